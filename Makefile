@@ -1,0 +1,59 @@
+# Grantflow — the two commands of the README, and the pieces they stand on.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+PG_URL := postgres://postgres@127.0.0.1:5432/grantflow
+
+.PHONY: run test venv sysdeps lint messages graphs benchmark
+
+# A venv with the project and its test tools; reinstalled when pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# CJK fonts for the PDFs and Debian's Chromium for the browser tests, when missing.
+sysdeps:
+	@missing=""; \
+	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v pg_isready >/dev/null || missing="$$missing postgresql-client"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing:$$missing"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
+	fi
+
+run: venv
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py load_demo
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
+
+# The whole suite: on PostgreSQL when DATABASE_URL is set or one answers on 127.0.0.1:5432.
+test: venv sysdeps
+	@if [ -z "$$DATABASE_URL" ] && pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then \
+	  export DATABASE_URL=$(PG_URL); fi; \
+	if [ -z "$$CELERY_TEST_BROKER_URL" ] && (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then \
+	  export CELERY_TEST_BROKER_URL=redis://127.0.0.1:6379/15; fi; \
+	echo "Database: $${DATABASE_URL:-sqlite}"; \
+	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test && \
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+messages: venv
+	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=tests --ignore=benchmarks
+	$(PY) manage.py compilemessages --ignore=.venv
+
+graphs: venv
+	$(PY) manage.py graph_transitions -o docs/state-machines.png grants.Application
+
+benchmark: venv
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) benchmarks/run.py $(BENCH_ARGS)

@@ -1,0 +1,141 @@
+from functools import cached_property
+
+from django.contrib.auth.models import AbstractUser, Group
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from .roles import STAFF_ROLES, Role
+from .validators import validate_credit_code, validate_orcid
+
+
+class Institution(models.Model):
+    """A host institution (依托单位): a registered legal entity."""
+
+    name = models.CharField(_("name"), max_length=200)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        unique=True,
+        validators=[validate_credit_code],
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("institution")
+        verbose_name_plural = _("institutions")
+
+    def __str__(self):
+        return self.name
+
+
+class Agency(models.Model):
+    """A third-party professional agency (专业机构) that runs delegated programs.
+
+    It lives in ``accounts`` beside Institution because agency staff users belong to one;
+    the delegation itself (which programs) is ``programs.Program.agency``.
+    """
+
+    name = models.CharField(_("name"), max_length=200, unique=True)
+    name_en = models.CharField(_("English name"), max_length=200, blank=True)
+    credit_code = models.CharField(
+        _("unified social credit code"),
+        max_length=18,
+        blank=True,
+        validators=[validate_credit_code],
+    )
+    group = models.OneToOneField(
+        Group, on_delete=models.PROTECT, null=True, blank=True, editable=False, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("agency")
+        verbose_name_plural = _("agencies")
+
+    def __str__(self):
+        return self.name
+
+
+class User(AbstractUser):
+    class Language(models.TextChoices):
+        ZH = "zh-hans", "简体中文"
+        EN = "en", "English"
+
+    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    institution = models.ForeignKey(
+        Institution,
+        verbose_name=_("institution"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="members",
+    )
+    agency = models.ForeignKey(
+        Agency,
+        verbose_name=_("agency"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="staff",
+    )
+    country = CountryField(_("country"), default="CN")
+    orcid = models.CharField(
+        _("ORCID iD"), max_length=19, blank=True, validators=[validate_orcid]
+    )
+    language = models.CharField(
+        _("language"), max_length=8, choices=Language.choices, default=Language.ZH
+    )
+
+    class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
+
+    def __str__(self):
+        return self.display_name
+
+    @property
+    def display_name(self):
+        return self.full_name or self.get_full_name() or self.username
+
+    @cached_property
+    def role_names(self):
+        """The user's roles (group names), from prefetched groups when available."""
+        if not self.pk:
+            return frozenset()
+        valid = set(Role.values)
+        return frozenset(g.name for g in self.groups.all() if g.name in valid)
+
+    def has_role(self, *roles):
+        return bool(self.role_names.intersection(roles))
+
+    @property
+    def is_staff_role(self):
+        return bool(self.role_names & STAFF_ROLES)
+
+
+class ExpertProfile(models.Model):
+    """What the expert pool knows of a reviewer; grows with the review module."""
+
+    class ExpertType(models.TextChoices):
+        SCIENTIFIC = "scientific", _("Scientific")
+        STRATEGIC = "strategic", _("Strategic")
+        FINANCIAL = "financial", _("Financial / audit")
+
+    user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="expert_profile")
+    expertise = models.JSONField(_("expertise keywords"), default=list, blank=True)
+    expert_type = models.CharField(
+        _("expert type"),
+        max_length=16,
+        choices=ExpertType.choices,
+        default=ExpertType.SCIENTIFIC,
+    )
+
+    class Meta:
+        verbose_name = _("expert profile")
+        verbose_name_plural = _("expert profiles")
+
+    def __str__(self):
+        return f"{self.user}"

@@ -1,0 +1,56 @@
+from django.contrib.auth.models import Group
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from .models import ExpertProfile, User
+from .roles import OFFICER_GRANTABLE_ROLES, Role
+
+
+def can_give_roles(actor, roles):
+    if actor is None or actor.is_superuser:
+        return True
+    if actor.has_role(Role.PROGRAM_OFFICER):
+        return set(roles) <= OFFICER_GRANTABLE_ROLES
+    return False
+
+
+@transaction.atomic
+def user_create(
+    *,
+    username,
+    password=None,
+    roles=(),
+    created_by=None,
+    expertise=None,
+    **fields,
+):
+    """Create an account. Officers may create applicants, institution admins and reviewers;
+    staff roles are given by administrators only."""
+    roles = [Role(r) for r in roles]
+    if not can_give_roles(created_by, roles):
+        raise PermissionDenied(_("You may not give these roles."))
+    if Role.AGENCY_STAFF in roles and not fields.get("agency"):
+        raise ValidationError({"agency": [_("Agency staff must belong to an agency.")]})
+    user = User(username=username, **fields)
+    if password:
+        user.set_password(password)
+    else:
+        user.set_unusable_password()
+    user.full_clean(exclude=["password"])
+    user.save()
+    set_roles(user=user, roles=roles)
+    if expertise is not None or Role.REVIEWER in roles:
+        ExpertProfile.objects.update_or_create(user=user, defaults={"expertise": expertise or []})
+    return user
+
+
+def set_roles(*, user, roles):
+    from programs.permissions import agency_group
+
+    groups = list(Group.objects.filter(name__in=[str(r) for r in roles]))
+    keep = [g for g in user.groups.all() if g.name not in Role.values]
+    user.groups.set(keep + groups)
+    if Role.AGENCY_STAFF in roles and user.agency_id:
+        user.groups.add(agency_group(user.agency))
+    user.__dict__.pop("role_names", None)

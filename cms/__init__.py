@@ -1,0 +1,1 @@
+"""The public portal on Wagtail (issue: public portal)."""

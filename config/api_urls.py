@@ -1,0 +1,22 @@
+from django.urls import include, path
+from rest_framework.routers import DefaultRouter
+
+from accounts import api as accounts_api
+from grants import api as grants_api
+from integrity import api as integrity_api
+from programs import api as programs_api
+
+router = DefaultRouter()
+router.register("institutions", accounts_api.InstitutionViewSet, basename="institution")
+router.register("users", accounts_api.UserViewSet, basename="user")
+router.register("agencies", accounts_api.AgencyViewSet, basename="agency")
+router.register("programs", programs_api.ProgramViewSet, basename="program")
+router.register("calls", programs_api.CallViewSet, basename="call")
+router.register("applications", grants_api.ApplicationViewSet, basename="application")
+router.register("integrity/records", integrity_api.CreditRecordViewSet, basename="credit-record")
+
+urlpatterns = [
+    path("auth/token/", accounts_api.ObtainTokenView.as_view(), name="api-token"),
+    path("integrity/check/", integrity_api.CheckView.as_view(), name="integrity-check"),
+    path("", include(router.urls)),
+]

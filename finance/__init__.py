@@ -1,0 +1,1 @@
+"""Budgets, disbursements, evaluations and follow-on funding (issue: after the award)."""

@@ -1,0 +1,66 @@
+"""Grants that follow from delegation: an agency's staff manage its programs (guardian)."""
+
+from django.contrib.auth.models import Group
+from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+
+from accounts.roles import Role
+
+from .models import Program
+
+MANAGE = "programs.manage_program"
+
+
+def agency_group(agency):
+    """The guardian group that holds an agency's object permissions."""
+    if agency.group_id is None:
+        agency.group, _ = Group.objects.get_or_create(name=f"agency:{agency.pk}")
+        agency.save(update_fields=["group"])
+    return agency.group
+
+
+def sync_delegation(program, previous_agency=None):
+    """Give the program's agency (and only it) the right to manage the program."""
+    if previous_agency is not None and previous_agency != program.agency:
+        remove_perm(MANAGE, agency_group(previous_agency), program)
+    if program.agency is not None:
+        assign_perm(MANAGE, agency_group(program.agency), program)
+
+
+def add_agency_staff(user, agency):
+    user.agency = agency
+    user.save(update_fields=["agency"])
+    user.groups.add(agency_group(agency), Group.objects.get(name=Role.AGENCY_STAFF))
+
+
+def managed_programs(user):
+    """Programs ``user`` may manage: all for officers, delegated ones for agency staff."""
+    if not user.is_authenticated:
+        return Program.objects.none()
+    if user.is_superuser or user.has_role(Role.PROGRAM_OFFICER):
+        return Program.objects.all()
+    if user.has_role(Role.AGENCY_STAFF):
+        return get_objects_for_user(
+            user, MANAGE, klass=Program, use_groups=True, with_superuser=False,
+            accept_global_perms=False,
+        )
+    return Program.objects.none()
+
+
+def managed_program_ids(user):
+    """Ids of the programs an agency staff member manages, read once per user object."""
+    cached = getattr(user, "_managed_program_ids", None)
+    if cached is None:
+        cached = frozenset(managed_programs(user).values_list("pk", flat=True))
+        user._managed_program_ids = cached
+    return cached
+
+
+def can_manage_program(user, program_or_id):
+    if not user.is_authenticated:
+        return False
+    if user.is_superuser or user.has_role(Role.PROGRAM_OFFICER):
+        return True
+    if not user.has_role(Role.AGENCY_STAFF):
+        return False
+    program_id = getattr(program_or_id, "pk", program_or_id)
+    return program_id in managed_program_ids(user)

@@ -1,0 +1,1 @@
+"""Expert pool, conflicts, assignment, scoring and ranking (issue: peer review)."""
