@@ -52,8 +52,12 @@ messages: venv
 	$(PY) manage.py makemessages -l zh_Hans -l en --ignore=.venv --ignore=tests --ignore=benchmarks
 	$(PY) manage.py compilemessages --ignore=.venv
 
+# The state-machine pictures of docs/, drawn from the code (needs Debian's graphviz for SVG).
 graphs: venv
-	$(PY) manage.py graph_transitions -o docs/state-machines.png grants.Application
+	for m in grants.Application; do \
+	  f=docs/state-machines/$$(echo $$m | cut -d. -f2 | tr A-Z a-z); \
+	  $(PY) manage.py graph_transitions --skip-checks $$m > $$f.dot && dot -Tsvg $$f.dot -o $$f.svg; \
+	done
 
 benchmark: venv
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) benchmarks/run.py $(BENCH_ARGS)

@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "django_otp.plugins.otp_static",
     "guardian",
     "django_countries",
+    "django_fsm",
     "audit",
     "accounts",
     "integrity",
