@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PG_URL := postgres://postgres@127.0.0.1:5432/grantflow
 
-.PHONY: run test venv sysdeps lint messages graphs benchmark
+.PHONY: run test venv fonts sysdeps apt lint messages graphs benchmark
 
 # A venv with the project and its test tools; reinstalled when pyproject.toml changes.
 $(VENV)/.installed: pyproject.toml
@@ -17,19 +17,23 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
-# CJK fonts for the PDFs and Debian's Chromium for the browser tests, when missing.
-sysdeps:
-	@missing=""; \
-	fc-list :lang=zh 2>/dev/null | grep -q . || missing="$$missing fonts-noto-cjk"; \
-	command -v chromium >/dev/null || missing="$$missing chromium"; \
-	command -v pg_isready >/dev/null || missing="$$missing postgresql-client"; \
-	if [ -n "$$missing" ]; then \
-	  echo "Installing:$$missing"; \
-	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $$missing; \
-	fi
+# System packages from Debian, installed only when missing: CJK fonts for the PDFs (run and
+# test) and Chromium for the browser tests (test).
+define apt_install
+	@SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q $(1)
+endef
 
-run: venv
+fonts:
+	@fc-list :lang=zh 2>/dev/null | grep -q . || $(MAKE) --no-print-directory apt PKGS=fonts-noto-cjk
+
+sysdeps: fonts
+	@command -v chromium >/dev/null || $(MAKE) --no-print-directory apt PKGS=chromium
+
+apt:
+	$(call apt_install,$(PKGS))
+
+run: venv fonts
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py load_demo
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
