@@ -57,7 +57,7 @@ def application_create(*, applicant, call, **fields):
         institution_id=applicant.institution_id,
         **{k: v for k, v in fields.items() if k in CONTENT_FIELDS},
     )
-    application.full_clean()
+    application.full_clean(exclude=["state"])  # protected FSM field: set by transitions only
     application.save()
     return application
 
@@ -67,7 +67,7 @@ def application_update(*, application, **fields):
     for key in CONTENT_FIELDS:
         if key in fields:
             setattr(application, key, fields[key])
-    application.full_clean()
+    application.full_clean(exclude=["state"])  # protected FSM field: set by transitions only
     application.save()
     return application
 
