@@ -7,8 +7,10 @@ their own checks; views and API views call the app services.
 
 from dataclasses import dataclass, field
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
-from django_fsm import TransitionNotAllowed
+from django.utils.translation import gettext as _
+from django_fsm import ConcurrentTransition, TransitionNotAllowed
 
 
 class WorkflowError(Exception):
@@ -85,22 +87,30 @@ def perform(obj, name, *, user, comment="", log_data=None, locked=False):
     """
     info = find(obj, name)
     if info is None:
-        raise WorkflowError("invalid_transition", f"Unknown transition '{name}'.")
+        raise WorkflowError(
+            "invalid_transition", _("Unknown transition '%(name)s'.") % {"name": name}
+        )
     with transaction.atomic():
         current = obj if locked else lock(obj)
         if info.name not in available_names(current, user):
             state = getattr(current, current.FSM_FIELD)
             raise WorkflowError(
                 "invalid_transition",
-                f"'{info.name}' is not possible for you while the object is '{state}'.",
+                _("'%(name)s' is not possible for you while the object is '%(state)s'.")
+                % {"name": info.name, "state": state},
             )
         if info.needs_comment and not (comment or "").strip():
-            from django.core.exceptions import ValidationError
-
-            raise ValidationError({"comment": ["A reason is required for this step."]})
+            raise ValidationError({"comment": [_("A reason is required for this step.")]})
         try:
             getattr(current, info.method)(by=user, comment=comment, log_data=log_data)
         except TransitionNotAllowed as exc:
             raise WorkflowError("invalid_transition", str(exc)) from exc
-        current.save()
+        try:
+            current.save()
+        except ConcurrentTransition as exc:
+            # The row changed since ``current`` was read (optimistic check of the FSM mixin):
+            # the other step won; this one is refused and its log entry rolls back with it.
+            raise WorkflowError(
+                "invalid_transition", _("The object was changed by someone else; reload it.")
+            ) from exc
     return current

@@ -1,0 +1,226 @@
+"""Who may take which step of a proposal: every role × every Application transition.
+
+Each case starts the proposal in the transition's source state and asks
+``grants.services.application_transition`` (the one entry point of views and API) to run it.
+Allowed: the target state is saved and one TransitionLog row names actor, from, to, the
+public transition name and the comment. Refused: ``WorkflowError('invalid_transition')``, the
+state is unchanged and nothing is logged.
+"""
+
+from dataclasses import dataclass
+
+import pytest
+from django.core.exceptions import ValidationError
+
+from audit import workflow
+from audit.models import TransitionLog
+from audit.workflow import WorkflowError
+from grants.enums import WITHDRAWABLE_STATES, ApplicationState
+from grants.models import Application
+from grants.services import application_transition
+from tests import factories as f
+
+S = ApplicationState
+
+ROLES = [
+    "pi",
+    "other_applicant",
+    "team_member",
+    "institution_admin",
+    "other_institution_admin",
+    "program_officer",
+    "delegated_agency_staff",
+    "other_agency_staff",
+    "reviewer",
+    "integrity_officer",
+    "auditor",
+]
+
+MANAGERS = {"program_officer", "delegated_agency_staff"}
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    name: str
+    source: str
+    target: str
+    allowed: frozenset
+    needs_comment: bool = False
+
+
+CASES = [
+    Case("submit", "submit", S.DRAFT, S.SUBMITTED, frozenset({"pi"})),
+    Case("endorse", "endorse", S.SUBMITTED, S.ENDORSED, frozenset({"institution_admin"})),
+    Case(
+        "return-from-submitted", "return", S.SUBMITTED, S.DRAFT,
+        frozenset({"institution_admin"}), needs_comment=True,
+    ),
+    Case(
+        "return-from-endorsed", "return", S.ENDORSED, S.DRAFT, frozenset(MANAGERS),
+        needs_comment=True,
+    ),
+    Case("accept", "accept", S.ENDORSED, S.ACCEPTED, frozenset(MANAGERS)),
+    Case(
+        "reject_ineligible", "reject_ineligible", S.ENDORSED, S.INELIGIBLE, frozenset(MANAGERS),
+        needs_comment=True,
+    ),
+    *[
+        Case(f"withdraw-from-{state}", "withdraw", state, S.WITHDRAWN, frozenset({"pi"}))
+        for state in WITHDRAWABLE_STATES
+    ],
+]  # fmt: skip
+
+
+@pytest.fixture
+def world(db):
+    """One proposal and one person in every role around it."""
+    inst = f.InstitutionFactory()
+    other_inst = f.InstitutionFactory()
+    agency, other_agency = f.AgencyFactory(), f.AgencyFactory()
+    call = f.CallFactory(program=f.ProgramFactory(agency=agency))
+    pi = f.applicant(institution=inst)
+    member = f.applicant(institution=inst)
+    application = f.ApplicationFactory(call=call, applicant=pi, team=[member])
+    people = {
+        "pi": pi,
+        "other_applicant": f.applicant(institution=inst),
+        "team_member": member,
+        "institution_admin": f.institution_admin(inst),
+        "other_institution_admin": f.institution_admin(other_inst),
+        "program_officer": f.officer(),
+        "delegated_agency_staff": f.agency_staff(agency),
+        "other_agency_staff": f.agency_staff(other_agency),
+        "reviewer": f.reviewer(institution=other_inst),
+        "integrity_officer": f.integrity_officer(),
+        "auditor": f.auditor(),
+    }
+    return application, people
+
+
+def start_in(application, state):
+    fields = {} if state == S.DRAFT else {"number": f"BF-2099-{application.pk:06d}"}
+    return f.set_state(application, state, **fields)
+
+
+def logs(application):
+    return list(TransitionLog.objects.for_object(application))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
+def test_transition_permission_matrix(world, case, role):
+    application, people = world
+    application = start_in(application, case.source)
+    actor = people[role]
+    comment = f"Reason given by {role}"
+
+    if role in case.allowed:
+        assert case.name in workflow.available_names(application, actor)
+        result = application_transition(
+            application=application, name=case.name, user=actor, comment=comment
+        )
+        assert result.state == case.target
+        assert Application.objects.get(pk=application.pk).state == case.target
+        [log] = logs(application)
+        assert (log.actor, log.source, log.target, log.transition, log.comment) == (
+            actor, case.source, case.target, case.name, comment,
+        )  # fmt: skip
+        assert log.actor_roles == sorted(actor.role_names)
+    else:
+        assert case.name not in workflow.available_names(application, actor)
+        with pytest.raises(WorkflowError) as exc:
+            application_transition(
+                application=application, name=case.name, user=actor, comment=comment
+            )
+        assert exc.value.code == "invalid_transition"
+        assert Application.objects.get(pk=application.pk).state == case.source
+        assert logs(application) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("blank", ["", "   \n"])
+@pytest.mark.parametrize("case", [c for c in CASES if c.needs_comment], ids=lambda c: c.id)
+def test_a_reason_is_required(world, case, blank):
+    application, people = world
+    application = start_in(application, case.source)
+    for role in sorted(case.allowed):
+        with pytest.raises(ValidationError) as exc:
+            application_transition(
+                application=application, name=case.name, user=people[role], comment=blank
+            )
+        assert "comment" in exc.value.message_dict
+        assert Application.objects.get(pk=application.pk).state == case.source
+        assert logs(application) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("state", [S.IN_NOTICE, S.AWARDED, S.REJECTED, S.WITHDRAWN, S.INELIGIBLE])
+def test_the_pi_cannot_withdraw_once_in_notice_or_closed(world, state):
+    application, people = world
+    application = start_in(application, state)
+    with pytest.raises(WorkflowError) as exc:
+        application_transition(application=application, name="withdraw", user=people["pi"])
+    assert exc.value.code == "invalid_transition"
+    assert Application.objects.get(pk=application.pk).state == state
+    assert logs(application) == []
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("state", "role", "expected"),
+    [
+        (S.DRAFT, "pi", ["submit", "withdraw"]),
+        (S.SUBMITTED, "pi", ["withdraw"]),
+        (S.SUBMITTED, "institution_admin", ["endorse", "return"]),
+        (S.ENDORSED, "program_officer", ["return", "accept", "reject_ineligible"]),
+        (S.ENDORSED, "delegated_agency_staff", ["return", "accept", "reject_ineligible"]),
+        (S.ENDORSED, "other_agency_staff", []),
+        (S.ENDORSED, "auditor", []),
+    ],
+)
+def test_available_transitions_by_public_name(world, state, role, expected):
+    application, people = world
+    application = start_in(application, state)
+    assert sorted(workflow.available_names(application, people[role])) == sorted(expected)
+
+
+@pytest.mark.django_db
+def test_unknown_transition_name_is_invalid(world):
+    application, people = world
+    with pytest.raises(WorkflowError) as exc:
+        application_transition(application=application, name="award_now", user=people["pi"])
+    assert exc.value.code == "invalid_transition"
+    assert Application.objects.get(pk=application.pk).state == S.DRAFT
+
+
+@pytest.mark.django_db
+def test_a_stale_object_cannot_take_a_second_step(world):
+    """The runner re-reads the row: an object loaded before another's step is refused."""
+    application, people = world
+    application = start_in(application, S.SUBMITTED)
+    stale = Application.objects.get(pk=application.pk)
+    application_transition(application=application, name="endorse", user=people["institution_admin"])
+    with pytest.raises(WorkflowError) as exc:
+        application_transition(
+            application=stale, name="return", user=people["institution_admin"], comment="Fix it"
+        )
+    assert exc.value.code == "invalid_transition"
+    assert Application.objects.get(pk=application.pk).state == S.ENDORSED
+    assert [log.transition for log in logs(application)] == ["endorse"]
+
+
+@pytest.mark.django_db
+def test_a_stale_locked_object_is_refused_by_the_optimistic_check(world):
+    """``perform(locked=True)`` on an object whose row changed underneath: refused, no log."""
+    application, people = world
+    application = start_in(application, S.ENDORSED)
+    stale = Application.objects.get(pk=application.pk)
+    Application.objects.filter(pk=application.pk).update(state=S.ACCEPTED)
+    with pytest.raises(WorkflowError) as exc:
+        workflow.perform(stale, "reject_ineligible", user=people["program_officer"],
+                         comment="Out of scope", locked=True)  # fmt: skip
+    assert exc.value.code == "invalid_transition"
+    assert Application.objects.get(pk=application.pk).state == S.ACCEPTED
+    assert logs(application) == []
