@@ -54,3 +54,36 @@ def set_roles(*, user, roles):
     if Role.AGENCY_STAFF in roles and user.agency_id:
         user.groups.add(agency_group(user.agency))
     user.__dict__.pop("role_names", None)
+
+
+@transaction.atomic
+def institution_create(*, name, credit_code, name_en=""):
+    """Register a host institution; the credit code's check character is validated."""
+    from .models import Institution
+
+    institution = Institution(
+        name=name, name_en=name_en, credit_code=(credit_code or "").strip().upper()
+    )
+    institution.full_clean()
+    institution.save()
+    return institution
+
+
+PROFILE_FIELDS = ("full_name", "email", "language", "country", "orcid")
+
+
+@transaction.atomic
+def profile_update(*, user, **fields):
+    """Change what a person may change about themselves (name, email, language, ...)."""
+    from .validators import normalize_orcid
+
+    unknown = set(fields) - set(PROFILE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not profile fields: {sorted(unknown)}")
+    if fields.get("orcid"):
+        fields["orcid"] = normalize_orcid(fields["orcid"]) or fields["orcid"]
+    for name, value in fields.items():
+        setattr(user, name, value)
+    user.full_clean(exclude=["password"])
+    user.save(update_fields=list(fields))
+    return user
