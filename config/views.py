@@ -1,13 +1,98 @@
+"""Home and the role-aware dashboard: one page, one section per role the user has.
+
+The dashboard runs a fixed number of queries whatever the amount of data: counts are
+aggregated in the database, lists are sliced and loaded with their relations.
+"""
+
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import redirect
+from django.db.models import Count, Q
+from django.shortcuts import redirect, render
+
+from accounts.roles import Role
 
 
 def home(request):
     return redirect("dashboard" if request.user.is_authenticated else "accounts:login")
 
 
+RECENT = 10
+
+
+def _applicant_section(user):
+    from grants.enums import ApplicationState
+    from grants.models import Application
+    from programs.models import Call
+
+    counts = dict(
+        Application.objects.filter(applicant=user)
+        .order_by()
+        .values_list("state")
+        .annotate(n=Count("id"))
+    )
+    return {
+        "state_counts": [
+            (value, label, counts[value])
+            for value, label in ApplicationState.choices
+            if counts.get(value)
+        ],
+        "total": sum(counts.values()),
+        "recent": list(
+            Application.objects.filter(applicant=user)
+            .select_related("call__program")
+            .order_by("-updated_at", "-id")[:RECENT]
+        ),
+        "open_calls": Call.objects.open_at().count(),
+    }
+
+
+def _institution_section(user):
+    from grants.enums import ApplicationState
+    from grants.models import Application
+
+    S = ApplicationState
+    counts = Application.objects.filter(
+        institution_id=user.institution_id, number__isnull=False
+    ).aggregate(
+        waiting=Count("id", filter=Q(state=S.SUBMITTED)),
+        endorsed=Count("id", filter=Q(state=S.ENDORSED)),
+    )
+    return {"institution": user.institution, **counts}
+
+
+def _manager_section(user):
+    from grants.enums import ApplicationState
+    from programs.models import Program
+    from programs.permissions import managed_programs
+
+    S = ApplicationState
+    state = "calls__applications__state"
+    programs = list(
+        Program.objects.filter(pk__in=managed_programs(user).values("pk"))
+        .annotate(
+            endorsed=Count("calls__applications", filter=Q(**{state: S.ENDORSED})),
+            accepted=Count("calls__applications", filter=Q(**{state: S.ACCEPTED})),
+            ineligible=Count("calls__applications", filter=Q(**{state: S.INELIGIBLE})),
+        )
+        .order_by("code")
+    )
+    return {
+        "programs": programs,
+        "endorsed_total": sum(p.endorsed for p in programs),
+        "agency": user.agency if user.has_role(Role.AGENCY_STAFF) else None,
+    }
+
+
 @login_required
 def dashboard(request):
-    from django.http import HttpResponse
-
-    return HttpResponse("dashboard")
+    user = request.user
+    context = {}
+    if user.has_role(Role.APPLICANT):
+        context["applicant"] = _applicant_section(user)
+    if user.has_role(Role.INSTITUTION_ADMIN) and user.institution_id:
+        context["institution"] = _institution_section(user)
+    if user.is_superuser or user.has_role(Role.PROGRAM_OFFICER, Role.AGENCY_STAFF):
+        context["manager"] = _manager_section(user)
+    context["integrity_officer"] = user.has_role(Role.INTEGRITY_OFFICER)
+    context["auditor"] = user.has_role(Role.AUDITOR)
+    context["reviewer"] = user.has_role(Role.REVIEWER)
+    return render(request, "dashboard.html", context)
