@@ -280,7 +280,8 @@ class InstitutionTable(tables.Table):
     name_en = tables.Column(verbose_name=gettext_lazy("English name"))
     credit_code = tables.Column(verbose_name=gettext_lazy("Unified social credit code"))
     member_count = tables.Column(
-        verbose_name=gettext_lazy("Accounts"), attrs={"td": {"class": "num"}, "th": {"class": "num"}}
+        verbose_name=gettext_lazy("Accounts"),
+        attrs={"td": {"class": "num"}, "th": {"class": "num"}},
     )
 
     class Meta:
@@ -296,9 +297,7 @@ def institution_list(request):
     filterset = InstitutionFilter(request.GET or None, queryset=queryset)
     table = InstitutionTable(filterset.qs)
     tables.RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
-    return render(
-        request, "accounts/institution_list.html", {"filter": filterset, "table": table}
-    )
+    return render(request, "accounts/institution_list.html", {"filter": filterset, "table": table})
 
 
 @login_required
@@ -318,4 +317,3 @@ def institution_create(request):
             )
             return redirect("accounts:institution_list")
     return render(request, "accounts/institution_form.html", {"form": form})
-

@@ -159,12 +159,20 @@ def test_password_change(login):
     client = login(user)
     response = client.post(
         reverse("accounts:password_change"),
-        {"old_password": "wrong", "new_password1": "Tr1cky-horse-42", "new_password2": "Tr1cky-horse-42"},
+        {
+            "old_password": "wrong",
+            "new_password1": "Tr1cky-horse-42",
+            "new_password2": "Tr1cky-horse-42",
+        },
     )
     assert "old_password" in response.context["form"].errors
     response = client.post(
         reverse("accounts:password_change"),
-        {"old_password": "pw", "new_password1": "Tr1cky-horse-42", "new_password2": "Tr1cky-horse-42"},
+        {
+            "old_password": "pw",
+            "new_password1": "Tr1cky-horse-42",
+            "new_password2": "Tr1cky-horse-42",
+        },
     )
     assert response["Location"] == reverse("accounts:password_change_done")
     user.refresh_from_db()
@@ -178,8 +186,13 @@ def test_profile_language_switches_the_ui(login):
     client = login(user)
     response = client.post(
         reverse("accounts:profile"),
-        {"full_name": "Ada Lovelace", "email": "ada@example.org", "language": "en", "country": "GB",
-         "orcid": "0000000218250097"},
+        {
+            "full_name": "Ada Lovelace",
+            "email": "ada@example.org",
+            "language": "en",
+            "country": "GB",
+            "orcid": "0000000218250097",
+        },
     )
     user.refresh_from_db()
     assert (user.language, user.full_name, str(user.country.code)) == ("en", "Ada Lovelace", "GB")
@@ -191,8 +204,13 @@ def test_profile_language_switches_the_ui(login):
 
     client.post(
         reverse("accounts:profile"),
-        {"full_name": "Ada Lovelace", "email": "ada@example.org", "language": "zh-hans",
-         "country": "GB", "orcid": ""},
+        {
+            "full_name": "Ada Lovelace",
+            "email": "ada@example.org",
+            "language": "zh-hans",
+            "country": "GB",
+            "orcid": "",
+        },
     )
     page = client.get(reverse("accounts:profile"))
     assert '<html lang="zh-Hans">' in page.content.decode()
@@ -203,8 +221,13 @@ def test_profile_rejects_a_bad_orcid_inline(login):
     client = login(user)
     response = client.post(
         reverse("accounts:profile"),
-        {"full_name": "X", "email": "x@example.org", "language": "en", "country": "CN",
-         "orcid": "0000-0002-1825-0098"},
+        {
+            "full_name": "X",
+            "email": "x@example.org",
+            "language": "en",
+            "country": "CN",
+            "orcid": "0000-0002-1825-0098",
+        },
     )
     assert response.status_code == 200
     assert response.context["form"].errors["orcid"]
@@ -221,8 +244,13 @@ def test_officer_creates_an_applicant(login):
     institution = InstitutionFactory()
     response = login(actor).post(
         reverse("accounts:user_create"),
-        {"username": "newpi", "full_name": "王五", "email": "newpi@example.org",
-         "institution": institution.pk, "roles": ["applicant"]},
+        {
+            "username": "newpi",
+            "full_name": "王五",
+            "email": "newpi@example.org",
+            "institution": institution.pk,
+            "roles": ["applicant"],
+        },
     )
     assert response["Location"] == reverse("accounts:user_list")
     created = User.objects.get(username="newpi")
@@ -256,7 +284,12 @@ def test_superuser_may_create_staff(login):
 def test_user_pages_hidden_from_applicants(login):
     client = login(applicant())
     assert client.get(reverse("accounts:user_list")).status_code == 404
-    assert client.post(reverse("accounts:user_create"), {"username": "x", "roles": ["applicant"]}).status_code == 404
+    assert (
+        client.post(
+            reverse("accounts:user_create"), {"username": "x", "roles": ["applicant"]}
+        ).status_code
+        == 404
+    )
     assert not User.objects.filter(username="x").exists()
     assert client.get(reverse("accounts:institution_list")).status_code == 404
 
