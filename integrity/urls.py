@@ -1,4 +1,11 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "integrity"
-urlpatterns = []
+urlpatterns = [
+    path("records/", views.record_list, name="record_list"),
+    path("records/new/", views.record_create, name="record_create"),
+    path("records/<int:pk>/", views.record_detail, name="record_detail"),
+    path("records/<int:pk>/correct/", views.record_correct, name="record_correct"),
+]

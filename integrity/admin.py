@@ -1,0 +1,40 @@
+from django.contrib import admin
+
+from .models import CreditRecord
+
+
+@admin.register(CreditRecord)
+class CreditRecordAdmin(admin.ModelAdmin):
+    """Read-only: records are written and corrected on the integrity officer's pages."""
+
+    list_display = (
+        "id",
+        "subject_user",
+        "subject_institution",
+        "category",
+        "bars_apply",
+        "bars_review",
+        "bars_receive_funds",
+        "starts_on",
+        "ends_on",
+    )
+    list_filter = ("category", "bars_apply", "bars_review", "bars_receive_funds", "source")
+    list_select_related = ("subject_user", "subject_institution")
+    search_fields = (
+        "subject_user__username",
+        "subject_user__full_name",
+        "subject_institution__name",
+    )
+    date_hierarchy = "starts_on"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
