@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from . import views
 
 app_name = "audit"
-urlpatterns = []
+urlpatterns = [
+    path("log/", views.log, name="log"),
+    path("log.csv", views.log_csv, name="log_csv"),
+]

@@ -1,0 +1,34 @@
+from django.contrib import admin
+
+from .models import TransitionLog
+
+
+@admin.register(TransitionLog)
+class TransitionLogAdmin(admin.ModelAdmin):
+    """Read-only: the log is append-only and written by the transition signal."""
+
+    list_display = (
+        "created_at",
+        "content_type",
+        "object_repr",
+        "transition",
+        "source",
+        "target",
+        "actor",
+    )
+    list_filter = ("content_type", "transition")
+    list_select_related = ("content_type", "actor")
+    search_fields = ("object_repr", "comment", "actor__username")
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
