@@ -15,7 +15,8 @@ def validate_credit_code(value):
 
 
 def normalize_orcid(value):
-    digits = (value or "").strip().upper().replace("HTTPS://ORCID.ORG/", "").replace("-", "")
+    # Accept the iD alone or as its URL (https://orcid.org/…, http://…, orcid.org/…).
+    digits = (value or "").strip().upper().rsplit("/", 1)[-1].replace("-", "")
     if len(digits) != 16:
         return None
     return "-".join(digits[i : i + 4] for i in range(0, 16, 4))

@@ -21,6 +21,11 @@ DEFAULTS = {
 CENT = Decimal("0.01")
 
 
+def _dec(value):
+    """A Decimal from a rule value; JSON numbers go through ``str`` so 0.3 stays 0.3."""
+    return value if isinstance(value, Decimal) else Decimal(str(value))
+
+
 @dataclass(frozen=True)
 class Rules:
     data: dict
@@ -30,17 +35,15 @@ class Rules:
 
     def indirect_cap(self, direct_total, equipment, *, pure_theory=False):
         """Largest indirect-cost line allowed for the given direct costs."""
-        base = max(Decimal(direct_total) - Decimal(equipment), Decimal(0))
+        base = max(_dec(direct_total) - _dec(equipment), Decimal(0))
         if pure_theory:
-            return (base * Decimal(self["pure_theory_indirect_rate"])).quantize(
-                CENT, ROUND_HALF_UP
-            )
+            return (base * _dec(self["pure_theory_indirect_rate"])).quantize(CENT, ROUND_HALF_UP)
         cap, lower = Decimal(0), Decimal(0)
         for upper, rate in self["indirect_tiers"]:
-            top = base if upper is None else min(base, Decimal(upper))
+            top = base if upper is None else min(base, _dec(upper))
             if top > lower:
-                cap += (top - lower) * Decimal(rate)
-            if upper is None or base <= Decimal(upper):
+                cap += (top - lower) * _dec(rate)
+            if upper is None or base <= _dec(upper):
                 break
-            lower = Decimal(upper)
+            lower = _dec(upper)
         return cap.quantize(CENT, ROUND_HALF_UP)

@@ -38,3 +38,37 @@ def api():
         return client
 
     return make
+
+
+# Rows the data migrations create. A transactional test (``django_db(transaction=True)``,
+# ``live_server``) ends with a flush that deletes them, and every later transactional test
+# of the session would find no role groups and no rule sets; put them back first.
+REFERENCE_DATA_MIGRATIONS = [
+    ("accounts.migrations.0002_role_groups", "create_groups"),
+    ("programs.migrations.0002_rule_sets", "create_rule_sets"),
+]
+
+
+def seed_reference_data():
+    from importlib import import_module
+
+    from django.apps import apps
+
+    for module, function in REFERENCE_DATA_MIGRATIONS:
+        getattr(import_module(module), function)(apps, None)
+
+
+def _is_transactional(request):
+    if {"transactional_db", "live_server"} & set(request.fixturenames):
+        return True
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None:
+        return False
+    return bool(marker.kwargs.get("transaction", marker.args[0] if marker.args else False))
+
+
+@pytest.fixture(autouse=True)
+def _reference_data_after_flush(request):
+    if _is_transactional(request):
+        request.getfixturevalue("transactional_db")
+        seed_reference_data()

@@ -28,6 +28,13 @@ D = Decimal
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _english():
+    """Assertions read English messages, whatever translations exist."""
+    with translation.override("en"):
+        yield
+
+
 def submit(application, user=None):
     return services.application_submit(application=application, user=user or application.applicant)
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from audit import workflow
 from audit.models import TransitionLog
@@ -35,6 +36,14 @@ ROLES = [
     "integrity_officer",
     "auditor",
 ]
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """Assertions read English messages, whatever translations exist."""
+    with translation.override("en"):
+        yield
+
 
 MANAGERS = {"program_officer", "delegated_agency_staff"}
 
@@ -201,7 +210,9 @@ def test_a_stale_object_cannot_take_a_second_step(world):
     application, people = world
     application = start_in(application, S.SUBMITTED)
     stale = Application.objects.get(pk=application.pk)
-    application_transition(application=application, name="endorse", user=people["institution_admin"])
+    application_transition(
+        application=application, name="endorse", user=people["institution_admin"]
+    )
     with pytest.raises(WorkflowError) as exc:
         application_transition(
             application=stale, name="return", user=people["institution_admin"], comment="Fix it"
