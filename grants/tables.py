@@ -15,7 +15,10 @@ from .templatetags.grants_tags import cny
 
 class ApplicationTable(tables.Table):
     number = tables.Column(
-        verbose_name=_("Number"), empty_values=(), order_by=("number", "id"), linkify=False
+        verbose_name=_("Number"),
+        empty_values=(),
+        order_by=("number", "id"),
+        attrs={"td": {"class": "nowrap"}},
     )
     title = tables.Column(verbose_name=_("Title"))
     applicant = tables.Column(
