@@ -10,6 +10,14 @@ class TransitionLogQuerySet(models.QuerySet):
         ct = ContentType.objects.get_for_model(obj.__class__)
         return self.filter(content_type=ct, object_id=obj.pk)
 
+    # Append-only in bulk too: no queryset may remove history. (``update`` stays open for
+    # tests that back-date ``created_at``; application code never calls it.)
+    def delete(self):
+        raise ValueError("Transition log entries are append-only.")
+
+    delete.alters_data = True
+    delete.queryset_only = True
+
 
 class TransitionLog(models.Model):
     """One append-only row per state change of any workflow object.
