@@ -24,6 +24,7 @@ from rest_framework import mixins, permissions, renderers, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
 
+from accounts.roles import Role
 from audit import workflow
 from audit.workflow import all_transitions
 from programs.models import Call
@@ -225,12 +226,19 @@ class PDFRenderer(renderers.BaseRenderer):
         return json.dumps(data, default=str).encode()
 
 
-class PIEdits(permissions.BasePermission):
-    """Only the principal investigator edits the proposal (and only its draft)."""
+class ApplicantsCreatePIEdits(permissions.BasePermission):
+    """Applicants create proposals; only the principal investigator edits one (and only
+    its draft)."""
 
-    message = _("Only the principal investigator edits the proposal.")
+    def has_permission(self, request, view):
+        if view.action == "create":
+            self.message = _("Only applicants write proposals.")
+            user = request.user
+            return user.is_superuser or user.has_role(Role.APPLICANT)
+        return True
 
     def has_object_permission(self, request, view, obj):
+        self.message = _("Only the principal investigator edits the proposal.")
         if view.action in ("update", "partial_update"):
             return rules.is_pi(obj, request.user)
         return True
@@ -268,12 +276,13 @@ class ApplicationViewSet(
     mixins.UpdateModelMixin,
     viewsets.GenericViewSet,
 ):
-    """Proposals the caller may read. The applicant is the caller and the institution the
-    applicant's; only a draft can be changed, and only by its principal investigator."""
+    """Proposals the caller may read. Applicants create them: the applicant is the caller
+    and the institution the applicant's. Only a draft can be changed, and only by its
+    principal investigator."""
 
     queryset = Application.objects.none()  # for the schema; get_queryset filters per caller
     serializer_class = ApplicationSerializer
-    permission_classes = [permissions.IsAuthenticated, PIEdits]
+    permission_classes = [permissions.IsAuthenticated, ApplicantsCreatePIEdits]
     filterset_class = ApplicationFilter
 
     def get_queryset(self):

@@ -174,11 +174,21 @@ def test_create_on_a_closed_call_is_409_call_closed(api, world):
 
 
 def test_create_without_an_institution_is_400(api, world):
-    response = api(officer()).post(
+    response = api(applicant(institution=None)).post(
         "/api/v1/applications/", {"call": world.call.pk, "title": "x"}, format="json"
     )
     assert response.status_code == 400
     assert list(response.json()) == ["institution"]
+    assert not Application.objects.exists()
+
+
+@pytest.mark.parametrize("maker", [reviewer, officer, auditor])
+def test_only_applicants_create(api, world, maker):
+    response = api(maker()).post(
+        "/api/v1/applications/", {"call": world.call.pk, "title": "x"}, format="json"
+    )
+    assert response.status_code == 403
+    assert "detail" in response.json()
     assert not Application.objects.exists()
 
 
