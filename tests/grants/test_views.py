@@ -351,3 +351,24 @@ def test_only_a_draft_is_edited(login):
     assert response.url == reverse("grants:detail", args=[application.pk])
     application.refresh_from_db()
     assert application.title != "改过的题目"
+
+
+def test_team_refusal_from_the_service_is_shown_and_rows_kept(login, pi, call):
+    client = login(pi)
+    application = create_draft(client, call)
+    response = client.post(
+        edit_url(application, "team"),
+        {
+            "team-TOTAL_FORMS": "1",
+            "team-INITIAL_FORMS": "0",
+            "team-MIN_NUM_FORMS": "0",
+            "team-MAX_NUM_FORMS": "30",
+            "team-0-member": pi.username,
+            "team-0-role": "co_pi",
+        },
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "The PI leads the proposal and is not listed." in html
+    assert f'value="{pi.username}"' in html
+    assert not TeamMember.objects.filter(application=application).exists()
