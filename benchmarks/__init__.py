@@ -1,0 +1,1 @@
+"""Performance benchmarks (not part of the pytest suite): see README.md."""
