@@ -46,14 +46,20 @@ def user_create(
 
 
 def set_roles(*, user, roles):
-    from programs.permissions import agency_group
+    from programs.permissions import AGENCY_GROUP_PREFIX, agency_group
 
     groups = list(Group.objects.filter(name__in=[str(r) for r in roles]))
-    keep = [g for g in user.groups.all() if g.name not in Role.values]
-    user.groups.set(keep + groups)
+    # Other groups stay, except agency groups: those follow the user's agency and role.
+    keep = [
+        g
+        for g in user.groups.all()
+        if g.name not in Role.values and not g.name.startswith(AGENCY_GROUP_PREFIX)
+    ]
     if Role.AGENCY_STAFF in roles and user.agency_id:
-        user.groups.add(agency_group(user.agency))
+        keep.append(agency_group(user.agency))
+    user.groups.set(keep + groups)
     user.__dict__.pop("role_names", None)
+    user.__dict__.pop("_managed_program_ids", None)
 
 
 @transaction.atomic

@@ -1,35 +1,63 @@
 """Grants that follow from delegation: an agency's staff manage its programs (guardian)."""
 
 from django.contrib.auth.models import Group
-from guardian.shortcuts import assign_perm, get_objects_for_user, remove_perm
+from guardian.shortcuts import (
+    assign_perm,
+    get_groups_with_perms,
+    get_objects_for_user,
+    remove_perm,
+)
 
 from accounts.roles import Role
 
 from .models import Program
 
 MANAGE = "programs.manage_program"
+#: Names of the guardian groups that hold an agency's object permissions.
+AGENCY_GROUP_PREFIX = "agency:"
 
 
 def agency_group(agency):
     """The guardian group that holds an agency's object permissions."""
     if agency.group_id is None:
-        agency.group, _ = Group.objects.get_or_create(name=f"agency:{agency.pk}")
+        agency.group, _ = Group.objects.get_or_create(name=f"{AGENCY_GROUP_PREFIX}{agency.pk}")
         agency.save(update_fields=["group"])
     return agency.group
 
 
 def sync_delegation(program, previous_agency=None):
-    """Give the program's agency (and only it) the right to manage the program."""
-    if previous_agency is not None and previous_agency != program.agency:
-        remove_perm(MANAGE, agency_group(previous_agency), program)
-    if program.agency is not None:
-        assign_perm(MANAGE, agency_group(program.agency), program)
+    """Give the program's agency (and only it) the right to manage the program.
+
+    Every other agency loses the right, whether or not ``previous_agency`` names it.
+    """
+    current = agency_group(program.agency) if program.agency is not None else None
+    holders = set(get_groups_with_perms(program, only_with_perms_in=["manage_program"]))
+    if previous_agency is not None:
+        holders.add(agency_group(previous_agency))
+    for group in holders:
+        if group != current and group.name.startswith(AGENCY_GROUP_PREFIX):
+            remove_perm(MANAGE, group, program)
+    if current is not None:
+        assign_perm(MANAGE, current, program)
+
+
+def agency_groups_to_leave(user, agency=None):
+    """The agency groups ``user`` is in other than ``agency``'s."""
+    keep = agency.group_id if agency is not None else None
+    return [g for g in user.groups.filter(name__startswith=AGENCY_GROUP_PREFIX) if g.pk != keep]
 
 
 def add_agency_staff(user, agency):
+    """Make ``user`` staff of ``agency`` (only): a move leaves the old agency's programs."""
     user.agency = agency
     user.save(update_fields=["agency"])
-    user.groups.add(agency_group(agency), Group.objects.get(name=Role.AGENCY_STAFF))
+    group = agency_group(agency)
+    stale = agency_groups_to_leave(user, agency)
+    if stale:
+        user.groups.remove(*stale)
+    user.groups.add(group, Group.objects.get_or_create(name=Role.AGENCY_STAFF)[0])
+    user.__dict__.pop("role_names", None)
+    user.__dict__.pop("_managed_program_ids", None)
 
 
 def managed_programs(user):
@@ -40,7 +68,11 @@ def managed_programs(user):
         return Program.objects.all()
     if user.has_role(Role.AGENCY_STAFF):
         return get_objects_for_user(
-            user, MANAGE, klass=Program, use_groups=True, with_superuser=False,
+            user,
+            MANAGE,
+            klass=Program,
+            use_groups=True,
+            with_superuser=False,
             accept_global_perms=False,
         )
     return Program.objects.none()

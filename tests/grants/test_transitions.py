@@ -235,3 +235,73 @@ def test_a_stale_locked_object_is_refused_by_the_optimistic_check(world):
     assert exc.value.code == "invalid_transition"
     assert Application.objects.get(pk=application.pk).state == S.ACCEPTED
     assert logs(application) == []
+
+
+# --- delegation changes move the right to act ------------------------------------------------
+
+
+def managers_of(application, people):
+    fresh = Application.objects.select_related("call").get(pk=application.pk)
+    return {
+        role
+        for role in ("delegated_agency_staff", "other_agency_staff")
+        if "accept" in workflow.available_names(fresh, _reloaded(people[role]))
+    }
+
+
+def _reloaded(user):
+    """A new user object: role and program caches are per object (per request)."""
+    return type(user).objects.get(pk=user.pk)
+
+
+@pytest.mark.django_db
+def test_redelegating_a_program_moves_the_right_to_the_new_agency(world):
+    from programs.permissions import sync_delegation
+    from programs.services import program_update
+
+    application, people = world
+    application = start_in(application, S.ENDORSED)
+    program = application.call.program
+    old_agency, new_agency = program.agency, people["other_agency_staff"].agency
+    assert managers_of(application, people) == {"delegated_agency_staff"}
+
+    program_update(program=program, agency=new_agency)
+    assert managers_of(application, people) == {"other_agency_staff"}
+
+    # Even when the caller does not say where the program came from.
+    program.refresh_from_db()
+    program.agency = old_agency
+    program.save()
+    sync_delegation(program)
+    assert managers_of(application, people) == {"delegated_agency_staff"}
+
+    program.agency = None
+    program.save()
+    sync_delegation(program)
+    assert managers_of(application, people) == set()
+
+
+@pytest.mark.django_db
+def test_staff_moved_to_another_agency_lose_the_old_agencys_programs(world):
+    from accounts.roles import Role
+    from accounts.services import set_roles
+    from programs.permissions import add_agency_staff
+
+    application, people = world
+    application = start_in(application, S.ENDORSED)
+    staff = people["delegated_agency_staff"]
+    other_agency = people["other_agency_staff"].agency
+
+    add_agency_staff(staff, other_agency)
+    assert managers_of(application, people) == set()
+
+    # The same through the account service: the user's agency changes, roles are set again.
+    back = people["delegated_agency_staff"]
+    back.agency = application.call.program.agency
+    back.save()
+    set_roles(user=back, roles=[Role.AGENCY_STAFF])
+    assert managers_of(application, people) == {"delegated_agency_staff"}
+    back.agency = other_agency
+    back.save()
+    set_roles(user=back, roles=[Role.AGENCY_STAFF])
+    assert managers_of(application, people) == set()
