@@ -157,7 +157,7 @@ def budget_set(*, application, lines):
 def experts_to_avoid_set(*, application, experts):
     """Replace the experts to avoid: dicts with name, institution, reason (and user)."""
     _require_editable(application)
-    limit = application.call.rules["max_experts_to_avoid"]
+    limit = int(application.call.rules["max_experts_to_avoid"])
     if len(experts) > limit:
         raise ValidationError(
             {"experts_to_avoid": [_("Name at most %(n)d experts to avoid.") % {"n": limit}]}
@@ -242,7 +242,7 @@ def _check_limits(application):
         raise WorkflowError(
             "limit_exceeded", _("This call takes one proposal per principal investigator.")
         )
-    limit = application.call.rules["max_active_projects"]
+    limit = int(application.call.rules["max_active_projects"])  # JSON may hold "2"
     active = others.filter(state__in=PENDING_STATES + RUNNING_STATES).count()
     if active >= limit:
         raise WorkflowError(

@@ -272,6 +272,13 @@ def test_the_limit_comes_from_the_rule_set():
     refused(f.ApplicationFactory(applicant=pi, call=call), "limit_exceeded")
 
 
+def test_a_limit_typed_as_a_string_in_the_rule_set_works():
+    rule_set = RuleSet.objects.create(code="t1", name="one", data={"max_active_projects": "1"})
+    pi = pi_with(S.SUBMITTED)
+    refused(f.ApplicationFactory(applicant=pi, call=f.CallFactory(rule_set=rule_set)),
+            "limit_exceeded")  # fmt: skip
+
+
 def test_one_proposal_per_pi_when_the_call_says_so():
     call = f.CallFactory(one_proposal_per_pi=True)
     pi = f.applicant()
