@@ -224,7 +224,14 @@ GETTEXT_TOOLS = ("xgettext", "msguniq", "msgmerge", "msgattrib")
 
 
 def _sources_only(directory, names):
-    skip = set(IGNORED) | {".git", "locale", "node_modules", "staticfiles", "media"}
+    skip = set(IGNORED) | {
+        ".git",
+        "locale",
+        "node_modules",
+        "staticfiles",
+        "media",
+        "private_media",
+    }
     return [
         name
         for name in names
