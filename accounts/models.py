@@ -30,6 +30,11 @@ class Institution(models.Model):
     def __str__(self):
         return self.name
 
+    def clean_fields(self, exclude=None):
+        # One spelling per code, so the unique constraint catches "91310000…x" twice.
+        self.credit_code = (self.credit_code or "").strip().upper()
+        super().clean_fields(exclude=exclude)
+
 
 class Agency(models.Model):
     """A third-party professional agency (专业机构) that runs delegated programs.
@@ -82,9 +87,7 @@ class User(AbstractUser):
         related_name="staff",
     )
     country = CountryField(_("country"), default="CN")
-    orcid = models.CharField(
-        _("ORCID iD"), max_length=19, blank=True, validators=[validate_orcid]
-    )
+    orcid = models.CharField(_("ORCID iD"), max_length=19, blank=True, validators=[validate_orcid])
     language = models.CharField(
         _("language"), max_length=8, choices=Language.choices, default=Language.ZH
     )

@@ -21,6 +21,8 @@ from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from config.tables import configure as configure_table
+
 from . import services
 from .forms import (
     InstitutionForm,
@@ -228,7 +230,7 @@ def user_list(request):
     queryset = User.objects.select_related("institution").prefetch_related("groups")
     filterset = UserFilter(request.GET or None, queryset=queryset)
     table = UserTable(filterset.qs)
-    tables.RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+    configure_table(request, table, PAGE_SIZE)
     return render(request, "accounts/user_list.html", {"filter": filterset, "table": table})
 
 
@@ -296,7 +298,7 @@ def institution_list(request):
     queryset = Institution.objects.annotate(member_count=Count("members"))
     filterset = InstitutionFilter(request.GET or None, queryset=queryset)
     table = InstitutionTable(filterset.qs)
-    tables.RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+    configure_table(request, table, PAGE_SIZE)
     return render(request, "accounts/institution_list.html", {"filter": filterset, "table": table})
 
 

@@ -17,6 +17,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from accounts.roles import Role
+from config.tables import configure as configure_table
 
 from .models import TransitionLog
 
@@ -160,7 +161,7 @@ def _filtered(request):
 def log(request):
     filterset = _filtered(request)
     table = LogTable(filterset.qs)
-    tables.RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+    configure_table(request, table, PAGE_SIZE)
     return render(request, "audit/log.html", {"filter": filterset, "table": table})
 
 

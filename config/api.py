@@ -24,7 +24,9 @@ def validation_body(exc):
 
 def exception_handler(exc, context):
     if isinstance(exc, WorkflowError):
-        return Response({"code": exc.code, "detail": str(exc.detail)}, status=status.HTTP_409_CONFLICT)
+        return Response(
+            {"code": exc.code, "detail": str(exc.detail)}, status=status.HTTP_409_CONFLICT
+        )
     if isinstance(exc, DjangoValidationError):
         return Response(validation_body(exc), status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoPermissionDenied):

@@ -5,7 +5,6 @@ import django_filters as filters
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Institution
 from programs.models import Call, Program
 from programs.permissions import managed_programs
 
@@ -83,10 +82,10 @@ class FormalCheckFilter(ApplicationFilter):
     call = filters.ModelChoiceFilter(
         label=_("Call"), queryset=Call.objects.none(), empty_label=_("Any call")
     )
-    institution = filters.ModelChoiceFilter(
+    institution = filters.CharFilter(
         label=_("Institution"),
-        queryset=Institution.objects.none(),
-        empty_label=_("Any institution"),
+        method="filter_institution",
+        help_text=_("Name or credit code"),
     )
 
     class Meta(ApplicationFilter.Meta):
@@ -99,6 +98,13 @@ class FormalCheckFilter(ApplicationFilter):
         self.filters["call"].queryset = Call.objects.filter(program__in=programs).select_related(
             "program"
         )
-        self.filters["institution"].queryset = Institution.objects.filter(
-            applications__call__program__in=programs, applications__number__isnull=False
-        ).distinct()
+
+    def filter_institution(self, queryset, name, value):
+        value = (value or "").strip()
+        if not value:
+            return queryset
+        return queryset.filter(
+            Q(institution__name__icontains=value)
+            | Q(institution__name_en__icontains=value)
+            | Q(institution__credit_code__iexact=value)
+        )

@@ -13,27 +13,13 @@ from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from programs.models import Call
+from programs.reference import disciplines
 
 from .enums import TeamRole
 
-#: Top-level discipline areas as China's national natural science fund codes them
-#: (/work/shared/data/disciplines.json): code, Chinese name, English name.
-DISCIPLINES = (
-    ("A", "数学物理科学", "Mathematical and Physical Sciences"),
-    ("B", "化学科学", "Chemical Sciences"),
-    ("C", "生命科学", "Life Sciences"),
-    ("D", "地球科学", "Earth Sciences"),
-    ("E", "工程与材料科学", "Engineering and Materials Sciences"),
-    ("F", "信息科学", "Information Sciences"),
-    ("G", "管理科学", "Management Sciences"),
-    ("H", "医学科学", "Health Sciences"),
-    ("T", "交叉科学", "Interdisciplinary Sciences"),
-)
-
-
 def discipline_label(code, language=None):
     language = language or get_language() or settings.LANGUAGE_CODE
-    for value, zh, en in DISCIPLINES:
+    for value, zh, en in disciplines():
         if value == code:
             return zh if language.startswith("zh") else en
     return code or ""
@@ -41,7 +27,7 @@ def discipline_label(code, language=None):
 
 def discipline_choices():
     return [("", _("— choose —"))] + [
-        (code, discipline_label(code)) for code, *_rest in DISCIPLINES
+        (code, discipline_label(code)) for code, *_rest in disciplines()
     ]
 
 

@@ -49,9 +49,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
     abstract_en = models.TextField(_("English abstract"), blank=True)
     keywords_en = models.JSONField(_("English keywords"), default=list, blank=True)
     discipline = models.CharField(_("discipline area"), max_length=8, blank=True)
-    state = FSMField(
-        _("state"), default=S.DRAFT, choices=S.choices, protected=True, db_index=True
-    )
+    state = FSMField(_("state"), default=S.DRAFT, choices=S.choices, protected=True, db_index=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
@@ -64,6 +62,7 @@ class Application(ConcurrentTransitionMixin, models.Model):
             models.Index(fields=["state", "submitted_at"]),
             models.Index(fields=["institution", "state"]),
             models.Index(fields=["applicant", "state"]),
+            models.Index(fields=["-created_at", "-id"], name="application_newest_first"),
         ]
 
     def __str__(self):

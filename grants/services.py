@@ -39,7 +39,8 @@ CONTENT_FIELDS = (
 def _require_editable(application):
     if application.state not in EDITABLE_STATES:
         raise WorkflowError(
-            "invalid_transition", _("Only a draft can be changed; this proposal is %(state)s.")
+            "invalid_transition",
+            _("Only a draft can be changed; this proposal is %(state)s.")
             % {"state": application.get_state_display()},
         )
 
@@ -236,9 +237,10 @@ def completeness_errors(application):
 def _check_limits(application):
     applicant = application.applicant
     others = Application.objects.filter(applicant=applicant).exclude(pk=application.pk)
-    if application.call.one_proposal_per_pi and others.filter(
-        call=application.call, state__in=PENDING_STATES + RUNNING_STATES
-    ).exists():
+    if (
+        application.call.one_proposal_per_pi
+        and others.filter(call=application.call, state__in=PENDING_STATES + RUNNING_STATES).exists()
+    ):
         raise WorkflowError(
             "limit_exceeded", _("This call takes one proposal per principal investigator.")
         )
@@ -333,4 +335,3 @@ def application_transition(*, application, name, user, comment=""):
         pk = application.pk
         transaction.on_commit(lambda: tasks.notify_transition.delay(pk, name))
     return application
-

@@ -1,7 +1,8 @@
 """Tables of proposals (django-tables2, rendered with tables/table.html).
 
-Rows need ``call__program``, ``applicant`` and ``institution`` loaded and ``total``
-annotated (see ``views.with_totals``): a page costs the same queries for 1 or 25 rows.
+Rows need ``call__program``, ``applicant`` and ``institution`` loaded and ``budget_lines``
+prefetched (see ``views.with_totals``): a page costs the same queries for 1 or 25 rows, and
+the totals are summed for the shown page only, never over the whole queue.
 """
 
 import django_tables2 as tables
@@ -31,6 +32,8 @@ class ApplicationTable(tables.Table):
     submitted_at = tables.DateTimeColumn(verbose_name=_("Submitted"), format="Y-m-d H:i")
     total = tables.Column(
         verbose_name=_("Budget (CNY)"),
+        accessor="total_budget",
+        orderable=False,
         attrs={"th": {"class": "num"}, "td": {"class": "num"}},
         empty_values=(),
     )

@@ -1,5 +1,7 @@
 """Thin tasks: take primary keys, load, return quietly if the object is gone."""
 
+import smtplib
+
 from celery import shared_task
 from django.conf import settings
 from django.core.mail import send_mail
@@ -13,13 +15,17 @@ def _recipients(application, name):
     """Who hears of a step: the PI always; the institution's admins when it is their turn."""
     people = [application.applicant]
     if name == "submit":
-        people += list(
-            application.institution.members.filter(groups__name=Role.INSTITUTION_ADMIN)
-        )
-    return [p for p in people if p.email]
+        people += list(application.institution.members.filter(groups__name=Role.INSTITUTION_ADMIN))
+    return [p for p in people if p.email and p.is_active]
 
 
-@shared_task(bind=True, max_retries=5, default_retry_delay=60, acks_late=True)
+@shared_task(
+    bind=True,
+    autoretry_for=(smtplib.SMTPException, ConnectionError),
+    retry_backoff=30,
+    max_retries=5,
+    acks_late=True,
+)
 def notify_transition(self, application_id, name):
     from .models import Application
 

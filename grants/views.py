@@ -10,25 +10,25 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Q, Sum
+from django.db.models import Q
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
-from django_tables2 import RequestConfig
 
 from accounts.roles import Role
 from audit import workflow
 from audit.selectors import timeline
 from audit.workflow import WorkflowError
+from config.tables import configure as configure_table
 from programs.permissions import managed_programs
 
 from . import forms, services
 from .enums import ApplicationState, BudgetCategory
 from .filters import ApplicationFilter, FormalCheckFilter, InstitutionQueueFilter
-from .models import Application, TeamMember
-from .selectors import application_detail, application_list
+from .models import Application
+from .selectors import application_detail, application_list, team_application_ids
 from .tables import ApplicationTable, InstitutionQueueTable, MyApplicationTable
 
 S = ApplicationState
@@ -44,7 +44,8 @@ SECTIONS = (
 
 
 def with_totals(queryset):
-    return queryset.annotate(total=Sum("budget_lines__amount"))
+    """Budget lines come with the page's rows (one query), so each row sums its own."""
+    return queryset.prefetch_related("budget_lines")
 
 
 def _get_visible(request, pk):
@@ -69,7 +70,7 @@ def _list_page(request, *, queryset, filterset_class, table_class, title, intro,
             data[key] = value
     filterset = filterset_class(data, queryset=queryset, request=request)
     table = table_class(with_totals(filterset.qs))
-    RequestConfig(request, paginate={"per_page": PER_PAGE}).configure(table)
+    configure_table(request, table, PER_PAGE)
     return render(
         request,
         "grants/list.html",
@@ -81,8 +82,7 @@ def _list_page(request, *, queryset, filterset_class, table_class, title, intro,
 def mine(request):
     user = request.user
     queryset = application_list(user).filter(
-        Q(applicant=user)
-        | Q(Exists(TeamMember.objects.filter(application=OuterRef("pk"), user=user)))
+        Q(applicant=user) | Q(pk__in=team_application_ids(user))
     )
     return _list_page(
         request,

@@ -20,14 +20,13 @@ class MisconductCategory(models.TextChoices):
     PLAGIARISM = "plagiarism", _("Plagiarism")
     FABRICATION = "fabrication", _("Fabrication or falsification")
     GHOST_WRITING = "ghost_writing", _("Ghost-writing or buying papers, applications or reviews")
-    FALSE_INFORMATION = "false_information", _(
-        "Obtaining projects or funds by false information, intercession or bribery"
+    FALSE_INFORMATION = (
+        "false_information",
+        _("Obtaining projects or funds by false information, intercession or bribery"),
     )
     ETHICS_FRAUD = "ethics_fraud", _("Ethics-approval fraud")
     UNDESERVED_AUTHORSHIP = "undeserved_authorship", _("Undeserved authorship")
-    DUPLICATE_PUBLICATION = "duplicate_publication", _(
-        "Duplicate publication or coerced citation"
-    )
+    DUPLICATE_PUBLICATION = "duplicate_publication", _("Duplicate publication or coerced citation")
     MISUSE_OF_FUNDS = "misuse_of_funds", _("Misuse of funds")
     FAKED_RESULTS = "faked_results", _("Faked results, including by AI")
     LEAKING_REVIEW = "leaking_review", _("Leaking review information")
@@ -75,14 +74,14 @@ class CreditRecord(models.Model):
         on_delete=models.PROTECT,
         related_name="credit_records",
     )
-    category = models.CharField(
-        _("misconduct"), max_length=32, choices=MisconductCategory.choices
-    )
+    category = models.CharField(_("misconduct"), max_length=32, choices=MisconductCategory.choices)
     bars_apply = models.BooleanField(_("bars applying"), default=False)
     bars_review = models.BooleanField(_("bars reviewing"), default=False)
     bars_receive_funds = models.BooleanField(_("bars receiving funds"), default=False)
     starts_on = models.DateField(_("takes effect on"))
-    ends_on = models.DateField(_("ends on"), null=True, blank=True, help_text=_("Empty: permanent."))
+    ends_on = models.DateField(
+        _("ends on"), null=True, blank=True, help_text=_("Empty: permanent.")
+    )
     decision = models.TextField(_("handling decision"), blank=True)
     deciding_body = models.CharField(_("deciding body"), max_length=200, blank=True)
     legal_basis = models.CharField(_("legal basis"), max_length=300, blank=True)
@@ -129,20 +128,6 @@ class CreditRecord(models.Model):
     def __str__(self):
         return f"{self.subject} — {self.get_category_display()}"
 
-    @property
-    def subject(self):
-        return self.subject_user or self.subject_institution
-
-    @property
-    def bars(self):
-        return [a for a in Action.values if getattr(self, f"bars_{a}")]
-
-    def clean(self):
-        if not self.subject_user_id and not self.subject_institution_id:
-            raise ValidationError(_("Name the person or the institution the record is about."))
-        if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
-            raise ValidationError({"ends_on": _("The period cannot end before it starts.")})
-
     def save(self, *args, **kwargs):
         if self.pk is not None and not kwargs.pop("allow_update", False):
             raise ValueError("Credit records are never edited; record a correction instead.")
@@ -150,3 +135,17 @@ class CreditRecord(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Credit records are never deleted.")
+
+    def clean(self):
+        if not self.subject_user_id and not self.subject_institution_id:
+            raise ValidationError(_("Name the person or the institution the record is about."))
+        if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": _("The period cannot end before it starts.")})
+
+    @property
+    def subject(self):
+        return self.subject_user or self.subject_institution
+
+    @property
+    def bars(self):
+        return [a for a in Action.values if getattr(self, f"bars_{a}")]

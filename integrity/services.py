@@ -78,5 +78,9 @@ def record_correct(*, record, created_by, bars=None, **fields):
         subject_user=fields.get("subject_user", record.subject_user),
         subject_institution=fields.get("subject_institution", record.subject_institution),
         supersedes=record,
-        **{k: v for k, v in values.items() if k not in {"subject_user_id", "subject_institution_id"}},
+        **{
+            k: v
+            for k, v in values.items()
+            if k not in {"subject_user_id", "subject_institution_id"}
+        },
     )

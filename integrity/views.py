@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.forms import apply_errors
 from accounts.roles import Role
+from config.tables import configure as configure_table
 
 from . import services
 from .forms import RecordFilter, RecordForm, RecordStatus
@@ -108,7 +109,7 @@ def record_list(request):
         raise Http404
     filterset = RecordFilter(request.GET or None, queryset=records())
     table = RecordTable(filterset.qs)
-    tables.RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+    configure_table(request, table, PAGE_SIZE)
     return render(
         request,
         "integrity/record_list.html",

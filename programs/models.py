@@ -129,9 +129,7 @@ class Call(models.Model):
         _("sum"), max_length=8, choices=SumKind.choices, default=SumKind.CAPPED
     )
     lump_sum = models.BooleanField(_("lump-sum (包干制)"), default=False)
-    pure_theory = models.BooleanField(
-        _("pure theory (higher indirect-cost share)"), default=False
-    )
+    pure_theory = models.BooleanField(_("pure theory (higher indirect-cost share)"), default=False)
     one_proposal_per_pi = models.BooleanField(_("one proposal per PI"), default=False)
     reviewers_per_application = models.PositiveSmallIntegerField(
         _("reviewers per proposal"), default=3, validators=[MinValueValidator(1)]
@@ -145,9 +143,7 @@ class Call(models.Model):
     scoring_scheme = models.CharField(
         _("scoring scheme"), max_length=32, choices=ScoringScheme.choices, blank=True
     )
-    notice_days = models.PositiveSmallIntegerField(
-        _("notice period (days)"), null=True, blank=True
-    )
+    notice_days = models.PositiveSmallIntegerField(_("notice period (days)"), null=True, blank=True)
     rule_set = models.ForeignKey(
         RuleSet, verbose_name=_("rule set"), null=True, blank=True, on_delete=models.PROTECT
     )

@@ -4,7 +4,6 @@ Officers see and change every program; agency staff see and work on the programs
 to their agency (anything else answers 404); auditors read everything.
 """
 
-import django_tables2 as tables
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -16,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from accounts.forms import apply_errors
 from accounts.roles import Role
+from config.tables import configure as configure_table
 
 from . import services
 from .filters import OpenCallFilter, ProgramFilter
@@ -66,7 +66,7 @@ def program_list(request):
     queryset = readable_programs(user).select_related("agency").annotate(call_count=Count("calls"))
     filterset = ProgramFilter(request.GET or None, queryset=queryset)
     table = ProgramTable(filterset.qs)
-    tables.RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+    configure_table(request, table, PAGE_SIZE)
     return render(
         request,
         "programs/program_list.html",
@@ -78,7 +78,7 @@ def program_list(request):
 def program_detail(request, pk):
     program = _get_program(request.user, pk)
     table = CallTable(program.calls.all())
-    tables.RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+    configure_table(request, table, PAGE_SIZE)
     return render(
         request,
         "programs/program_detail.html",
@@ -185,5 +185,5 @@ def open_calls(request):
     queryset = Call.objects.open_at(timezone.now()).select_related("program")
     filterset = OpenCallFilter(request.GET or None, queryset=queryset)
     table = OpenCallTable(filterset.qs)
-    tables.RequestConfig(request, paginate={"per_page": PAGE_SIZE}).configure(table)
+    configure_table(request, table, PAGE_SIZE)
     return render(request, "programs/open_calls.html", {"filter": filterset, "table": table})

@@ -52,6 +52,7 @@ def production_env(**extra):
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
         DJANGO_ALLOWED_HOSTS="grantflow.example.org,www.grantflow.example.org",
+        DATABASE_URL="postgres://grantflow@db.example.org:5432/grantflow",
         **extra,
     )
 
@@ -127,3 +128,11 @@ def test_environment_switches_to_postgresql_and_a_broker():
     values = probe(env)
     assert (values["engine"], values["name"]) == ("django.db.backends.postgresql", "grantflow")
     assert values["eager"] is values["app_eager"] is False
+
+
+def test_production_refuses_to_start_without_a_database_url():
+    env = production_env()
+    env.pop("DATABASE_URL")
+    result = run(["check"], env)
+    assert result.returncode != 0
+    assert "DATABASE_URL" in result.stderr

@@ -101,3 +101,19 @@ def test_models_use_the_validators():
     with pytest.raises(ValidationError) as exc:
         user.full_clean(exclude=["password"])
     assert list(exc.value.message_dict) == ["orcid"]
+
+
+@pytest.mark.django_db
+def test_institution_stores_one_spelling_of_its_credit_code():
+    from accounts.models import Institution
+    from tests.factories import make_credit_code
+
+    code = make_credit_code(4242)
+    institution = Institution(name="上海测试大学", credit_code=f"  {code.lower()} ")
+    institution.full_clean()
+    institution.save()
+    assert Institution.objects.get().credit_code == code
+    duplicate = Institution(name="另一所", credit_code=code.lower())
+    with pytest.raises(ValidationError) as refused:
+        duplicate.full_clean()
+    assert "credit_code" in refused.value.message_dict

@@ -125,7 +125,9 @@ STORAGES = {
 ATTACHMENT_MAX_BYTES = env.int("GRANTFLOW_ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
-EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_BACKEND = env(
+    "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+)
 DEFAULT_FROM_EMAIL = env("DJANGO_DEFAULT_FROM_EMAIL", default="Grantflow <noreply@grantflow.local>")
 
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="")

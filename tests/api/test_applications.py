@@ -350,11 +350,21 @@ def test_list_filters(api, world):
     draft = ApplicationFactory(call=world.call, applicant=world.pi)
     sent = set_state(ApplicationFactory(call=CallFactory(), applicant=world.pi), S.SUBMITTED,
                      number="BF-2027-000077")  # fmt: skip
-    client = api(world.officer)
+    client = api(world.pi)
     by_state = client.get("/api/v1/applications/?state=submitted").json()
     by_call = client.get(f"/api/v1/applications/?call={world.call.pk}").json()
     assert [a["id"] for a in by_state["results"]] == [sent.pk]
     assert [a["id"] for a in by_call["results"]] == [draft.pk]
+
+
+def test_officers_do_not_see_drafts_never_submitted(api, world):
+    draft = ApplicationFactory(call=world.call, applicant=world.pi)
+    sent = set_state(ApplicationFactory(call=world.call, applicant=world.pi), S.SUBMITTED,
+                     number="BF-2027-000078")  # fmt: skip
+    client = api(world.officer)
+    assert [a["id"] for a in client.get("/api/v1/applications/").json()["results"]] == [sent.pk]
+    assert client.get(url(draft)).status_code == 404
+    assert api(auditor()).get(url(draft)).json()["id"] == draft.pk
 
 
 # --- refusals of submit (api.md) -----------------------------------------------------------
@@ -448,8 +458,9 @@ def test_submit_twice_is_invalid_transition(api, world):
 
 def test_submit_by_someone_who_sees_but_is_not_the_pi_is_invalid_transition(api, world):
     app = ApplicationFactory(call=world.call, applicant=world.pi, team=[world.member])
-    for user in (world.member, world.officer):
-        assert_refused(step(api(user), app, "submit"), app, 409, "invalid_transition")
+    assert_refused(step(api(world.member), app, "submit"), app, 409, "invalid_transition")
+    # A draft that was never submitted is not the officer's to see at all.
+    assert_refused(step(api(world.officer), app, "submit"), app, 404, None)
 
 
 def test_unknown_transition_is_invalid_transition(api, world):

@@ -13,6 +13,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import translation
 
+from accounts.roles import Role
 from audit import workflow
 from audit.models import TransitionLog
 from audit.workflow import WorkflowError
@@ -305,3 +306,30 @@ def test_staff_moved_to_another_agency_lose_the_old_agencys_programs(world):
     back.save()
     set_roles(user=back, roles=[Role.AGENCY_STAFF])
     assert managers_of(application, people) == set()
+
+
+@pytest.mark.django_db
+def test_no_one_vouches_for_or_judges_their_own_proposal():
+    """An institution admin or officer who is the PI or on the team cannot take the
+    institution's or the funder's step on that proposal."""
+    from grants import services
+
+    available_names = workflow.available_names
+    institution = f.InstitutionFactory()
+    admin_pi = f.UserFactory(
+        roles=[Role.APPLICANT, Role.INSTITUTION_ADMIN], institution=institution
+    )
+    app = services.application_submit(
+        application=f.ApplicationFactory(applicant=admin_pi), user=admin_pi
+    )
+    assert "endorse" not in available_names(app, admin_pi)
+    with pytest.raises(WorkflowError) as refused:
+        services.application_endorse(application=app, user=admin_pi)
+    assert refused.value.code == "invalid_transition"
+
+    officer_member = f.UserFactory(roles=[Role.PROGRAM_OFFICER], institution=institution)
+    other = f.applicant(institution=institution)
+    app2 = f.ApplicationFactory(applicant=other, team=[officer_member])
+    f.set_state(app2, "endorsed", number="BF-2026-900001")
+    assert "accept" not in available_names(app2, officer_member)
+    assert "accept" in available_names(app2, f.officer())

@@ -112,7 +112,10 @@ def test_formal_check_queue_filters_sorts_and_paginates(login, django_assert_num
     assert row_pks(client.get(url + "?q=unique-title")) == [special.pk]
     assert row_pks(client.get(url + f"?q={special.number}")) == [special.pk]
     assert row_pks(client.get(url + "?state=accepted")) == [accepted.pk]
-    assert row_pks(client.get(url + f"?institution={special.institution_id}")) == [special.pk]
+    assert row_pks(client.get(url + f"?institution={special.institution.credit_code}")) == [
+        special.pk
+    ]
+    assert row_pks(client.get(url + f"?institution={special.institution.name}")) == [special.pk]
     everything = client.get(url + "?state=")
     assert everything.context["table"].paginator.count == 32  # not the submitted one
     assert submitted.pk not in row_pks(everything)
