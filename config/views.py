@@ -61,20 +61,26 @@ def _institution_section(user):
 
 def _manager_section(user):
     from grants.enums import ApplicationState
-    from programs.models import Program
+    from grants.models import Application
     from programs.permissions import managed_programs
 
     S = ApplicationState
-    state = "calls__applications__state"
-    programs = list(
-        Program.objects.filter(pk__in=managed_programs(user).values("pk"))
-        .annotate(
-            endorsed=Count("calls__applications", filter=Q(**{state: S.ENDORSED})),
-            accepted=Count("calls__applications", filter=Q(**{state: S.ACCEPTED})),
-            ineligible=Count("calls__applications", filter=Q(**{state: S.INELIGIBLE})),
+    shown = (S.ENDORSED, S.ACCEPTED, S.INELIGIBLE)
+    programs = list(managed_programs(user).order_by("code"))
+    # Counted from the proposals side, so the state index narrows the rows before grouping.
+    counts = {
+        (program_id, state): n
+        for program_id, state, n in Application.objects.filter(
+            state__in=shown, call__program__in=[p.pk for p in programs]
         )
-        .order_by("code")
-    )
+        .order_by()
+        .values_list("call__program_id", "state")
+        .annotate(n=Count("id"))
+    }
+    for program in programs:
+        program.endorsed = counts.get((program.pk, S.ENDORSED), 0)
+        program.accepted = counts.get((program.pk, S.ACCEPTED), 0)
+        program.ineligible = counts.get((program.pk, S.INELIGIBLE), 0)
     return {
         "programs": programs,
         "endorsed_total": sum(p.endorsed for p in programs),

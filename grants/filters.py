@@ -95,9 +95,18 @@ class FormalCheckFilter(ApplicationFilter):
         super().__init__(*args, **kwargs)
         programs = managed_programs(self.request.user)
         self.filters["program"].queryset = programs
-        self.filters["call"].queryset = Call.objects.filter(program__in=programs).select_related(
-            "program"
-        )
+        # A funder runs hundreds of calls: the call list follows the chosen program (a link
+        # may still name one call directly), so the form stays short and quick to render.
+        calls = Call.objects.filter(program__in=programs).select_related("program")
+        data = self.data or {}
+        if data.get("program"):
+            calls = calls.filter(program_id=data["program"] if data["program"].isdigit() else None)
+        elif data.get("call"):
+            calls = calls.filter(pk=data["call"] if data["call"].isdigit() else None)
+        else:
+            calls = calls.none()
+            self.filters["call"].extra["help_text"] = _("Choose a program to list its calls.")
+        self.filters["call"].queryset = calls
 
     def filter_institution(self, queryset, name, value):
         value = (value or "").strip()

@@ -17,6 +17,7 @@ from programs.reference import disciplines
 
 from .enums import TeamRole
 
+
 def discipline_label(code, language=None):
     language = language or get_language() or settings.LANGUAGE_CODE
     for value, zh, en in disciplines():

@@ -5,6 +5,7 @@ from django.db.models import Q
 from accounts.roles import Role
 from programs.permissions import managed_programs
 
+from .enums import ApplicationState
 from .models import Application, TeamMember
 
 #: Roles that read every proposal, drafts included (auditors and integrity officers must be
@@ -59,6 +60,19 @@ def applications_visible_to(user, queryset=None):
 def application_list(user):
     """The rows of a proposal table: everything a row shows, in a fixed number of queries."""
     return applications_visible_to(user).select_related("call__program", "applicant", "institution")
+
+
+def formal_check_list(user):
+    """Proposals past their institution in the programs ``user`` manages (officers: all).
+
+    Past the institution means submitted, so this needs none of the draft rules of
+    :func:`visibility_q` and stays a plain indexed filter.
+    """
+    return (
+        Application.objects.filter(call__program__in=managed_programs(user))
+        .exclude(state__in=[ApplicationState.DRAFT, ApplicationState.SUBMITTED])
+        .select_related("call__program", "applicant", "institution")
+    )
 
 
 def application_detail(user, pk):

@@ -22,13 +22,17 @@ from audit import workflow
 from audit.selectors import timeline
 from audit.workflow import WorkflowError
 from config.tables import configure as configure_table
-from programs.permissions import managed_programs
 
 from . import forms, services
 from .enums import ApplicationState, BudgetCategory
 from .filters import ApplicationFilter, FormalCheckFilter, InstitutionQueueFilter
 from .models import Application
-from .selectors import application_detail, application_list, team_application_ids
+from .selectors import (
+    application_detail,
+    application_list,
+    formal_check_list,
+    team_application_ids,
+)
 from .tables import ApplicationTable, InstitutionQueueTable, MyApplicationTable
 
 S = ApplicationState
@@ -116,11 +120,7 @@ def institution_queue(request):
 def formal_check_queue(request):
     user = request.user
     _require_role(user, Role.PROGRAM_OFFICER, Role.AGENCY_STAFF)
-    queryset = (
-        application_list(user)
-        .filter(call__program__in=managed_programs(user))
-        .exclude(state__in=[S.DRAFT, S.SUBMITTED])
-    )
+    queryset = formal_check_list(user)
     return _list_page(
         request,
         queryset=queryset,

@@ -190,3 +190,17 @@ def test_dashboard_oversight_links(login):
     assert reverse("audit:log") in html
     html = login(f.integrity_officer()).get(reverse("dashboard")).content.decode()
     assert reverse("integrity:record_list") in html
+
+
+def test_formal_check_call_filter_follows_the_chosen_program(login):
+    client = login(f.officer())
+    first, second = f.CallFactory(), f.CallFactory()
+    url = reverse("grants:formal_check_queue")
+
+    def offered(response):
+        field = response.context["filter"].form.fields["call"]
+        return sorted(c.pk for c in field.queryset)
+
+    assert offered(client.get(url)) == []
+    assert offered(client.get(url + f"?program={second.program_id}")) == [second.pk]
+    assert offered(client.get(url + f"?call={first.pk}")) == [first.pk]
