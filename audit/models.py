@@ -64,3 +64,37 @@ class TransitionLog(models.Model):
 
     def delete(self, *args, **kwargs):
         raise ValueError("Transition log entries are append-only.")
+
+    # Labels in the reader's language, from the machine's own declarations: the row keeps
+    # the stable names, the page shows words.
+
+    @property
+    def machine(self):
+        return ContentType.objects.get_for_id(self.content_type_id).model_class()
+
+    def _state_label(self, value):
+        model = self.machine
+        if model is None or not hasattr(model, "FSM_FIELD"):
+            return value
+        choices = dict(model._meta.get_field(model.FSM_FIELD).flatchoices)
+        return choices.get(value, value)
+
+    @property
+    def source_label(self):
+        return self._state_label(self.source)
+
+    @property
+    def target_label(self):
+        return self._state_label(self.target)
+
+    @property
+    def transition_label(self):
+        from .workflow import all_transitions
+
+        model = self.machine
+        if model is None or not hasattr(model, "FSM_FIELD"):
+            return self.transition
+        for info in all_transitions(model):
+            if info.name == self.transition:
+                return info.label
+        return self.transition

@@ -126,3 +126,19 @@ def test_anonymous_or_system_steps_have_no_actor():
     application.save()
     [log] = TransitionLog.objects.for_object(application)
     assert (log.actor, log.actor_roles, log.comment) == (None, [], "by the system")
+
+
+@pytest.mark.django_db
+def test_timeline_reads_in_the_readers_language():
+    pi = f.applicant()
+    app = services.application_submit(application=f.ApplicationFactory(applicant=pi), user=pi)
+    entry = TransitionLog.objects.for_object(app).get()
+    with translation.override("en"):
+        assert (entry.transition_label, entry.source_label, entry.target_label) == (
+            "Submit",
+            "Draft",
+            "Submitted, awaiting institution",
+        )
+    with translation.override("zh-hans"):
+        assert str(entry.source_label) == "草稿"
+        assert str(entry.transition_label) != "Submit"
