@@ -59,13 +59,13 @@ class LogFilter(django_filters.FilterSet):
     transition = django_filters.ChoiceFilter(label=_("Transition"), choices=[])
     actor = django_filters.CharFilter(label=_("Actor"), method="filter_actor")
     date_from = django_filters.DateFilter(
-        label=_("From"),
+        label=_("From date"),
         field_name="created_at",
         method="filter_from",
         widget=forms.DateInput(attrs={"type": "date"}),
     )
     date_to = django_filters.DateFilter(
-        label=_("To"),
+        label=_("To date"),
         field_name="created_at",
         method="filter_to",
         widget=forms.DateInput(attrs={"type": "date"}),
@@ -109,8 +109,8 @@ class LogTable(tables.Table):
     )
     object_repr = tables.Column(verbose_name=_("Object"))
     transition = tables.Column(verbose_name=_("Transition"))
-    source = tables.Column(verbose_name=_("From"))
-    target = tables.Column(verbose_name=_("To"))
+    source = tables.Column(verbose_name=_("From state"))
+    target = tables.Column(verbose_name=_("To state"))
     actor = tables.Column(
         verbose_name=_("Actor"), order_by=("actor__username",), default=_("system")
     )
@@ -159,7 +159,8 @@ class LogTable(tables.Table):
         return record.actor.display_name
 
     def render_actor_roles(self, value):
-        return ", ".join(value) or "—"
+        labels = dict(Role.choices)
+        return ", ".join(str(labels.get(v, v)) for v in value) or "—"
 
 
 def _filtered(request):
