@@ -58,9 +58,13 @@ messages: venv
 
 # The state-machine pictures of docs/, drawn from the code (needs Debian's graphviz for SVG).
 graphs: venv
-	for m in grants.Application; do \
+	export DJANGO_SETTINGS_MODULE=config.settings.base; \
+	for m in grants.Application review.ReviewAssignment; do \
 	  f=docs/state-machines/$$(echo $$m | cut -d. -f2 | tr A-Z a-z); \
-	  $(PY) manage.py graph_transitions --skip-checks $$m > $$f.dot && dot -Tsvg $$f.dot -o $$f.svg; \
+	  $(PY) -c "import django; django.setup(); from django.utils import translation; \
+	    translation.activate('en'); from django.core.management import call_command; \
+	    call_command('graph_transitions', '$$m', skip_checks=True)" > $$f.dot && \
+	  dot -Tsvg $$f.dot -o $$f.svg; \
 	done
 
 benchmark: venv

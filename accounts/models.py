@@ -129,6 +129,10 @@ class ExpertProfile(models.Model):
 
     user = models.OneToOneField(User, on_delete=models.CASCADE, related_name="expert_profile")
     expertise = models.JSONField(_("expertise keywords"), default=list, blank=True)
+    expertise_en = models.JSONField(_("expertise keywords in English"), default=list, blank=True)
+    languages = models.JSONField(
+        _("review languages"), default=list, blank=True, help_text=_("Language codes, e.g. zh, en.")
+    )
     expert_type = models.CharField(
         _("expert type"),
         max_length=16,

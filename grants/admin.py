@@ -6,6 +6,7 @@ from .models import (
     BudgetLine,
     ExpertToAvoid,
     NumberSequence,
+    Project,
     TeamMember,
 )
 
@@ -103,3 +104,17 @@ class ExpertToAvoidAdmin(admin.ModelAdmin):
     list_select_related = ("application",)
     search_fields = ("application__number", "name", "institution")
     raw_id_fields = ("application", "user")
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    """Projects are created by the award step; their state changes only by transitions."""
+
+    list_display = ("number", "application", "state", "approved_budget", "created_at")
+    list_filter = ("state",)
+    list_select_related = ("application",)
+    search_fields = ("number", "application__title")
+    readonly_fields = ("application", "number", "state", "created_at")
+
+    def has_add_permission(self, request):
+        return False

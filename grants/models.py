@@ -51,6 +51,8 @@ class Application(ConcurrentTransitionMixin, models.Model):
     discipline = models.CharField(_("discipline area"), max_length=8, blank=True)
     state = FSMField(_("state"), default=S.DRAFT, choices=S.choices, protected=True, db_index=True)
     submitted_at = models.DateTimeField(_("submitted at"), null=True, blank=True)
+    notice_starts_at = models.DateTimeField(_("public notice from"), null=True, blank=True)
+    notice_ends_at = models.DateTimeField(_("public notice until"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -140,6 +142,66 @@ class Application(ConcurrentTransitionMixin, models.Model):
         custom={"label": _("Withdraw")},
     )
     def withdraw(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=S.ACCEPTED,
+        target=S.UNDER_REVIEW,
+        permission=rules.manages,
+        custom={"label": _("Start expert review")},
+    )
+    def start_review(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=S.UNDER_REVIEW,
+        target=S.REVIEWED,
+        permission=rules.manages,
+        custom={"label": _("Close expert review")},
+    )
+    def close_review(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=S.REVIEWED,
+        target=S.IN_NOTICE,
+        permission=rules.manages,
+        custom={"label": _("Approve for funding (opens the public notice)")},
+    )
+    def approve(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=S.REVIEWED,
+        target=S.REJECTED,
+        permission=rules.manages,
+        custom={"label": _("Reject"), "needs_comment": True},
+    )
+    def reject(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=S.IN_NOTICE,
+        target=S.AWARDED,
+        permission=rules.manages,
+        custom={"label": _("Award")},
+    )
+    def award(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=S.IN_NOTICE,
+        target=S.REJECTED,
+        permission=rules.manages,
+        custom={"label": _("Revoke after an upheld objection"), "needs_comment": True},
+    )
+    def revoke(self, *, by=None, comment="", log_data=None):
         pass
 
 
@@ -254,3 +316,43 @@ class NumberSequence(models.Model):
 
     def __str__(self):
         return f"{self.prefix}-{self.year}: {self.last}"
+
+
+class ProjectState(models.TextChoices):
+    CONTRACTING = "contracting", _("Contracting")
+    ACTIVE = "active", _("Active")
+    MIDTERM_REVIEW = "midterm_review", _("Mid-term review")
+    FINAL_REVIEW = "final_review", _("Final review")
+    COMPLETED = "completed", _("Completed")
+    FAILED = "failed", _("Failed")
+    TERMINATED = "terminated", _("Terminated")
+
+
+class Project(ConcurrentTransitionMixin, models.Model):
+    """The awarded grant. Award creates it; its machine grows with the finance issue."""
+
+    FSM_FIELD = "state"
+
+    application = models.OneToOneField(
+        Application, on_delete=models.PROTECT, related_name="project"
+    )
+    number = models.CharField(_("number"), max_length=32, unique=True)
+    state = FSMField(
+        _("state"),
+        default=ProjectState.CONTRACTING,
+        choices=ProjectState.choices,
+        protected=True,
+        db_index=True,
+    )
+    approved_budget = models.DecimalField(
+        _("approved budget (CNY)"), max_digits=14, decimal_places=2
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("project")
+        verbose_name_plural = _("projects")
+
+    def __str__(self):
+        return f"{self.number} {self.application.title}"

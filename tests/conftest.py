@@ -46,6 +46,7 @@ def api():
 REFERENCE_DATA_MIGRATIONS = [
     ("accounts.migrations.0002_role_groups", "create_groups"),
     ("programs.migrations.0002_rule_sets", "create_rule_sets"),
+    ("review.migrations.0002_scoring_presets", "create_presets"),
 ]
 
 

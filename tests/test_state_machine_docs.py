@@ -7,7 +7,10 @@ from django.core.management import call_command
 from django.utils import translation
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "state-machines"
-MACHINES = {"application.dot": "grants.Application"}
+MACHINES = {
+    "application.dot": "grants.Application",
+    "reviewassignment.dot": "review.ReviewAssignment",
+}
 
 
 def edges(dot_text):
