@@ -143,6 +143,18 @@ class Call(models.Model):
     scoring_scheme = models.CharField(
         _("scoring scheme"), max_length=32, choices=ScoringScheme.choices, blank=True
     )
+    total_budget = models.DecimalField(
+        _("call budget (all proposals)"),
+        max_digits=16,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("Where the funding line is drawn in the ranking."),
+    )
+    review_deadline = models.DateField(_("reviews due on"), null=True, blank=True)
+    anonymous_review = models.BooleanField(
+        _("hide applicants' identity from reviewers"), default=False
+    )
     notice_days = models.PositiveSmallIntegerField(_("notice period (days)"), null=True, blank=True)
     rule_set = models.ForeignKey(
         RuleSet, verbose_name=_("rule set"), null=True, blank=True, on_delete=models.PROTECT
