@@ -15,7 +15,15 @@ router.register("calls", programs_api.CallViewSet, basename="call")
 router.register("applications", grants_api.ApplicationViewSet, basename="application")
 router.register("integrity/records", integrity_api.CreditRecordViewSet, basename="credit-record")
 
+# Peer review (review/api_*.py) registers its routes below its heading.
+review_urlpatterns = [
+    # --- assignment: review/api_assignment.py ---
+    # --- review assignments, reviews, scoring scheme: review/api_reviews.py ---
+    # --- ranking: review/api_ranking.py ---
+]
+
 urlpatterns = [
+    *review_urlpatterns,
     path("auth/token/", accounts_api.ObtainTokenView.as_view(), name="api-token"),
     path("integrity/check/", integrity_api.CheckView.as_view(), name="integrity-check"),
     path("", include(router.urls)),

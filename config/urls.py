@@ -13,6 +13,7 @@ urlpatterns = [
     path("programs/", include("programs.urls")),
     path("proposals/", include("grants.urls")),
     path("integrity/", include("integrity.urls")),
+    path("review/", include("review.urls")),
     path("audit/", include("audit.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
