@@ -6,6 +6,7 @@ from .models import (
     BudgetLine,
     ExpertToAvoid,
     NumberSequence,
+    Objection,
     Project,
     TeamMember,
 )
@@ -115,6 +116,22 @@ class ProjectAdmin(admin.ModelAdmin):
     list_select_related = ("application",)
     search_fields = ("number", "application__title")
     readonly_fields = ("application", "number", "state", "created_at")
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(Objection)
+class ObjectionAdmin(admin.ModelAdmin):
+    """Filed on the public notice page, resolved by integrity officers through their page."""
+
+    list_display = ("confirmation_number", "application", "kind", "state", "created_at")
+    list_filter = ("state", "kind")
+    list_select_related = ("application",)
+    search_fields = ("confirmation_number", "application__number")
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
 
     def has_add_permission(self, request):
         return False

@@ -356,3 +356,100 @@ class Project(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self):
         return f"{self.number} {self.application.title}"
+
+
+# --- public notice: objections (公示异议) --------------------------------------------------
+
+
+class ObjectionState(models.TextChoices):
+    OPEN = "open", _("Open")
+    UPHELD = "upheld", _("Upheld")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+def is_integrity_officer(objection, user):
+    """Objections are resolved by integrity officers only (they alone see who objected)."""
+    from accounts.roles import Role
+
+    return user is not None and user.is_authenticated and user.has_role(Role.INTEGRITY_OFFICER)
+
+
+class Objection(ConcurrentTransitionMixin, models.Model):
+    """An objection filed by anyone during a proposal's public notice.
+
+    The objector's identity (name, phone, institution, seal) is confidential: only integrity
+    officers read it (``grants.notice``). Filed through ``grants.notice.objection_file``.
+    """
+
+    FSM_FIELD = "state"
+
+    class Kind(models.TextChoices):
+        PERSON = "person", _("In my own name (real name and phone)")
+        INSTITUTION = "institution", _("For an institution (with its seal)")
+        ANONYMOUS = "anonymous", _("Anonymously (evidence required)")
+
+    application = models.ForeignKey(
+        Application, on_delete=models.PROTECT, related_name="objections"
+    )
+    kind = models.CharField(_("objector"), max_length=16, choices=Kind.choices)
+    name = models.CharField(_("real name"), max_length=100, blank=True)
+    phone = models.CharField(_("phone"), max_length=32, blank=True)
+    institution_name = models.CharField(_("institution"), max_length=200, blank=True)
+    seal = models.FileField(
+        _("institution's seal"), storage=private_storage, upload_to="objections/seals/%Y/%m/",
+        blank=True,
+    )  # fmt: skip
+    text = models.TextField(_("objection"))
+    evidence = models.FileField(
+        _("evidence"), storage=private_storage, upload_to="objections/evidence/%Y/%m/",
+        blank=True,
+    )  # fmt: skip
+    evidence_name = models.CharField(max_length=255, blank=True)
+    confirmation_number = models.CharField(_("confirmation number"), max_length=32, unique=True)
+    state = FSMField(
+        _("state"),
+        default=ObjectionState.OPEN,
+        choices=ObjectionState.choices,
+        protected=True,
+        db_index=True,
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    resolution = models.TextField(_("reason of the resolution"), blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("filed at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("objection")
+        verbose_name_plural = _("objections")
+        indexes = [models.Index(fields=["application", "state"])]
+
+    def __str__(self):
+        return self.confirmation_number
+
+    @transition(
+        field=state,
+        source=ObjectionState.OPEN,
+        target=ObjectionState.UPHELD,
+        permission=is_integrity_officer,
+        custom={"label": _("Uphold the objection"), "needs_comment": True},
+    )
+    def uphold(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=ObjectionState.OPEN,
+        target=ObjectionState.DISMISSED,
+        permission=is_integrity_officer,
+        custom={"label": _("Dismiss the objection"), "needs_comment": True},
+    )
+    def dismiss(self, *, by=None, comment="", log_data=None):
+        pass
