@@ -7,6 +7,7 @@ and files on the local disk: one command starts a working site.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -138,6 +139,20 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = TIME_ZONE
+# Periodic jobs (celery beat). Review: invitations past their respond-by date expire (and
+# their seats are refilled) every hour; reminders before the review deadline every morning.
+CELERY_BEAT_SCHEDULE = {
+    "review-expire-invitations": {
+        "task": "review.tasks.expire_review_invitations",
+        "schedule": 60 * 60,
+    },
+    "review-remind-reviewers": {
+        "task": "review.tasks.remind_reviewers",
+        "schedule": crontab(hour=8, minute=0),
+    },
+}
+# Absolute links in mail (invitations' accept/decline links).
+GRANTFLOW_SITE_URL = env("GRANTFLOW_SITE_URL", default="http://localhost:8000")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

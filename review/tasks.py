@@ -1,0 +1,50 @@
+"""Celery tasks of the review module. Thin: take primary keys, call a service."""
+
+import smtplib
+
+from celery import shared_task
+
+# --- reviewers: invitations, refilling freed seats, expiry and reminders (celery beat) ---
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(smtplib.SMTPException, ConnectionError),
+    retry_backoff=30,
+    max_retries=5,
+    acks_late=True,
+)
+def send_review_invitations(self, assignment_ids):
+    from review.services import send_invitations
+
+    return send_invitations(assignment_ids)
+
+
+@shared_task(acks_late=True)
+def fill_review_holes(call_id):
+    """Staff the seats a decline, a declared conflict or an expiry freed (keeps the rest)."""
+    from review.services import run_fill_holes
+
+    run_fill_holes(call_id)
+
+
+@shared_task(acks_late=True)
+def expire_review_invitations():
+    """Beat: invitations past their respond-by date expire; their seats are refilled."""
+    from review.services import expire_invitations
+
+    return expire_invitations()
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(smtplib.SMTPException, ConnectionError),
+    retry_backoff=30,
+    max_retries=5,
+    acks_late=True,
+)
+def remind_reviewers(self):
+    """Beat: reviewers whose review is not in, a few days before the deadline (once)."""
+    from review.services import remind_reviewers as remind
+
+    return remind()
