@@ -82,3 +82,19 @@ class ReviewRatingAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+from .models import AssignmentRun  # noqa: E402
+
+
+@admin.register(AssignmentRun)
+class AssignmentRunAdmin(admin.ModelAdmin):
+    """Runs of the assignment engine (made by the staffing page, the API and tasks)."""
+
+    list_display = ("call", "status", "progress", "started_by", "created_at", "finished_at")
+    list_filter = ("status",)
+    list_select_related = ("call", "started_by")
+    readonly_fields = ("call", "started_by", "status", "progress", "message", "result")
+
+    def has_add_permission(self, request):
+        return False

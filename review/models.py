@@ -309,3 +309,43 @@ class ReviewRating(models.Model):
 
 
 DEFAULT_CREDIT = Decimal("1.00")
+
+
+class AssignmentRun(models.Model):
+    """One run of the assignment engine over a call: its progress and its result.
+
+    Large calls run as a Celery task; the staffing page reads the run to show progress.
+    ``result`` holds ``{"assigned", "unfilled": {application id: reason}, "optimal",
+    "total_affinity", "timings"}`` once done.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    call = models.ForeignKey(Call, on_delete=models.CASCADE, related_name="assignment_runs")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    status = models.CharField(
+        _("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
+    message = models.CharField(_("step"), max_length=200, blank=True)
+    result = models.JSONField(_("result"), default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("assignment run")
+        verbose_name_plural = _("assignment runs")
+
+    def __str__(self):
+        return f"{self.call} #{self.pk} ({self.get_status_display()})"
+
+    @property
+    def is_finished(self):
+        return self.status in (self.Status.DONE, self.Status.FAILED)
