@@ -84,3 +84,26 @@ def record_correct(*, record, created_by, bars=None, **fields):
             if k not in {"subject_user_id", "subject_institution_id"}
         },
     )
+
+
+def barred_users(action, users, *, on=None):
+    """The users among ``users`` barred from ``action`` on day ``on``, with the records.
+
+    ``users`` may be a queryset (used as a subquery) or ids: one query for any number of
+    people (the assignment engine asks this for a whole reviewer pool at once). Answers
+    ``{user id: [record, ...]}`` for the barred ones only.
+    """
+    action = Action(action)
+    if hasattr(users, "values"):
+        user_filter = Q(subject_user_id__in=users.values("pk"))
+    else:
+        user_filter = Q(subject_user_id__in=[getattr(u, "pk", u) for u in users])
+    barred = {}
+    for record in (
+        CreditRecord.objects.in_force(on or timezone.localdate())
+        .barring(action)
+        .filter(user_filter)
+        .order_by("subject_user_id", "-starts_on", "-id")
+    ):
+        barred.setdefault(record.subject_user_id, []).append(record)
+    return barred
