@@ -14,6 +14,7 @@ urlpatterns = [
     path("proposals/", include("grants.urls")),
     path("integrity/", include("integrity.urls")),
     path("review/", include("review.urls")),
+    path("notices/", include("grants.urls_public")),
     path("audit/", include("audit.urls")),
     path("api/v1/", include("config.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),

@@ -335,3 +335,110 @@ def application_transition(*, application, name, user, comment=""):
         pk = application.pk
         transaction.on_commit(lambda: tasks.notify_transition.delay(pk, name))
     return application
+
+
+# --- decision, public notice and award ----------------------------------------------------
+#
+# ``approve`` opens the public notice (公示); ``award`` waits for its end and for every
+# objection to be resolved, then creates the Project; ``revoke`` follows an upheld objection.
+# The decision mail to the PI (with the reviews, anonymised) is sent by ``review.decisions``
+# on the transition signal, so approve/reject/revoke send no generic mail here.
+
+from .models import ObjectionState, Project  # noqa: E402  (appended section)
+
+
+def _refuse_unless_available(application, name, user):
+    if name not in workflow.available_names(application, user):
+        raise WorkflowError(
+            "invalid_transition",
+            _("'%(name)s' is not possible for you while the proposal is '%(state)s'.")
+            % {"name": name, "state": application.get_state_display()},
+        )
+
+
+def application_approve(*, application, user, comment=""):
+    """Approve for funding: the public notice runs for the call's ``effective_notice_days``
+    from now (0 days: no notice, award may follow at once)."""
+    from datetime import timedelta
+
+    with transaction.atomic():
+        application = workflow.lock(application)
+        _refuse_unless_available(application, "approve", user)
+        now = timezone.now()
+        days = int(application.call.effective_notice_days or 0)
+        application.notice_starts_at = now
+        application.notice_ends_at = now + timedelta(days=days)
+        application = workflow.perform(
+            application, "approve", user=user, comment=comment, locked=True,
+            log_data={"notice_ends_at": application.notice_ends_at.isoformat()},
+        )  # fmt: skip
+    return application
+
+
+def application_reject(*, application, user, comment=""):
+    """Reject after review, with a reason the applicant reads in the decision mail."""
+    with transaction.atomic():
+        application = workflow.perform(application, "reject", user=user, comment=comment)
+    return application
+
+
+def notice_open_reason(application, now=None):
+    """Why ``award`` must wait (the window runs, an objection is open), or None."""
+    now = now or timezone.now()
+    if application.notice_ends_at is not None and now < application.notice_ends_at:
+        return _("The public notice runs until %(end)s; award follows its end.") % {
+            "end": timezone.localtime(application.notice_ends_at).strftime("%Y-%m-%d %H:%M")
+        }
+    if application.objections.filter(state=ObjectionState.OPEN).exists():
+        return _("An objection to this proposal is still open; the integrity officer must "
+                 "resolve it before the award.")  # fmt: skip
+    return None
+
+
+def application_award(*, application, user, comment=""):
+    """Award after the notice: creates the Project (number and approved budget from the
+    proposal) in the same transaction. ``409 notice_open`` while the window runs or an
+    objection is open."""
+    with transaction.atomic():
+        application = workflow.lock(application)
+        _refuse_unless_available(application, "award", user)
+        reason = notice_open_reason(application)
+        if reason:
+            raise WorkflowError("notice_open", reason)
+        application = workflow.perform(
+            application, "award", user=user, comment=comment, locked=True
+        )
+        Project.objects.create(
+            application=application,
+            number=application.number,
+            approved_budget=application.total_budget,
+        )
+        pk = application.pk
+        transaction.on_commit(lambda: tasks.notify_transition.delay(pk, "award"))
+    return application
+
+
+def application_revoke(*, application, user, comment=""):
+    """Revoke an approval in notice (→ rejected) once an objection to it has been upheld."""
+    with transaction.atomic():
+        application = workflow.lock(application)
+        _refuse_unless_available(application, "revoke", user)
+        if not application.objections.filter(state=ObjectionState.UPHELD).exists():
+            raise WorkflowError(
+                "invalid_transition",
+                _("Revoke follows an objection upheld by the integrity officer; there is none."),
+            )
+        application = workflow.perform(
+            application, "revoke", user=user, comment=comment, locked=True
+        )
+    return application
+
+
+SPECIAL.update(
+    {
+        "approve": application_approve,
+        "reject": application_reject,
+        "award": application_award,
+        "revoke": application_revoke,
+    }
+)

@@ -125,6 +125,11 @@ STORAGES = {
 }
 ATTACHMENT_MAX_BYTES = env.int("GRANTFLOW_ATTACHMENT_MAX_BYTES", default=20 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+# Public-notice objections (grants.notice): per client address and window, and file size.
+# Several web processes need a shared cache (CACHES) for the limit to hold across them.
+GRANTFLOW_OBJECTION_RATE_LIMIT = env.int("GRANTFLOW_OBJECTION_RATE_LIMIT", default=5)
+GRANTFLOW_OBJECTION_RATE_WINDOW = env.int("GRANTFLOW_OBJECTION_RATE_WINDOW", default=3600)
+GRANTFLOW_OBJECTION_MAX_BYTES = env.int("GRANTFLOW_OBJECTION_MAX_BYTES", default=10 * 1024 * 1024)
 
 EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
