@@ -173,3 +173,46 @@ class CreditRecordFactory(factory.django.DjangoModelFactory):
     ends_on = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=365))
     decision = "取消申报资格三年"
     deciding_body = "上海市科学技术委员会"
+
+
+# --- peer review ----------------------------------------------------------------------------
+
+
+class ReviewAssignmentFactory(factory.django.DjangoModelFactory):
+    """An assignment straight in ``state`` (default submitted): tests of ranking and decisions
+    do not run the assignment engine."""
+
+    class Meta:
+        model = "review.ReviewAssignment"
+
+    application = factory.SubFactory(ApplicationFactory)
+    reviewer = factory.SubFactory(UserFactory, roles=[Role.REVIEWER])
+    state = "submitted"
+    respond_by = factory.LazyFunction(lambda: timezone.localdate() + timedelta(days=7))
+    is_international = factory.LazyAttribute(lambda o: str(o.reviewer.country) != "CN")
+
+
+class ReviewFactory(factory.django.DjangoModelFactory):
+    """A submitted review; give ``total`` (and ``scores``) as the test needs."""
+
+    class Meta:
+        model = "review.Review"
+
+    assignment = factory.SubFactory(ReviewAssignmentFactory)
+    scores = factory.LazyFunction(dict)
+    total = None
+    recommendation = "fund"
+    comment = factory.Sequence(lambda n: f"Comment to the applicant {n}.")
+    confidential_comment = factory.Sequence(lambda n: f"Confidential note {n}.")
+    submitted_at = factory.LazyFunction(timezone.now)
+
+
+def review(application, total, recommendation="fund", **kw):
+    """A submitted review of ``application`` by a new reviewer with weighted ``total``."""
+    assignment = ReviewAssignmentFactory(application=application, **kw.pop("assignment", {}))
+    return ReviewFactory(
+        assignment=assignment,
+        total=Decimal(str(total)),
+        recommendation=recommendation,
+        **kw,
+    )
