@@ -5,6 +5,7 @@ from accounts import api as accounts_api
 from grants import api as grants_api
 from integrity import api as integrity_api
 from programs import api as programs_api
+from review import api_reviews
 
 router = DefaultRouter()
 router.register("institutions", accounts_api.InstitutionViewSet, basename="institution")
@@ -19,6 +20,7 @@ router.register("integrity/records", integrity_api.CreditRecordViewSet, basename
 review_urlpatterns = [
     # --- assignment: review/api_assignment.py ---
     # --- review assignments, reviews, scoring scheme: review/api_reviews.py ---
+    path("", include(api_reviews.urlpatterns)),
     # --- ranking: review/api_ranking.py ---
 ]
 

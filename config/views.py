@@ -88,6 +88,12 @@ def _manager_section(user):
     }
 
 
+def _reviewer_section(user):
+    from review.selectors import reviewer_dashboard
+
+    return reviewer_dashboard(user)
+
+
 @login_required
 def dashboard(request):
     user = request.user
@@ -100,5 +106,5 @@ def dashboard(request):
         context["manager"] = _manager_section(user)
     context["integrity_officer"] = user.has_role(Role.INTEGRITY_OFFICER)
     context["auditor"] = user.has_role(Role.AUDITOR)
-    context["reviewer"] = user.has_role(Role.REVIEWER)
+    context["reviewer"] = _reviewer_section(user) if user.has_role(Role.REVIEWER) else None
     return render(request, "dashboard.html", context)

@@ -2,7 +2,7 @@
 
 
 def is_assigned_reviewer(assignment, user):
-    return user.is_authenticated and assignment.reviewer_id == user.pk
+    return user is not None and user.is_authenticated and assignment.reviewer_id == user.pk
 
 
 def nobody(assignment, user):

@@ -2,10 +2,35 @@
 
 from django.urls import path  # noqa: F401
 
+from . import views_reviewer
+
 app_name = "review"
 
 urlpatterns = [
     # --- staffing (review/views_staffing.py) ---
     # --- reviewers (review/views_reviewer.py) ---
+    path("my/", views_reviewer.assignment_list, name="assignment_list"),
+    path("my/<int:pk>/", views_reviewer.assignment_detail, name="assignment"),
+    path("my/<int:pk>/review/", views_reviewer.review_form, name="review"),
+    path("my/<int:pk>/review/pdf/", views_reviewer.review_pdf, name="review_pdf"),
+    path("my/<int:pk>/steps/<slug:name>/", views_reviewer.assignment_step, name="assignment_step"),
+    path(
+        "my/<int:pk>/attachments/<int:attachment_pk>/",
+        views_reviewer.attachment_download,
+        name="assignment_attachment",
+    ),
+    path("pledge/<int:call_pk>/", views_reviewer.pledge, name="pledge"),
+    path(
+        "invitation/<str:token>/accept/",
+        views_reviewer.invitation,
+        {"answer": "accept"},
+        name="invitation_accept",
+    ),
+    path(
+        "invitation/<str:token>/decline/",
+        views_reviewer.invitation,
+        {"answer": "decline"},
+        name="invitation_decline",
+    ),
     # --- review board, decision, notice (review/views_board.py) ---
 ]
