@@ -5,6 +5,7 @@ from accounts import api as accounts_api
 from grants import api as grants_api
 from integrity import api as integrity_api
 from programs import api as programs_api
+from review import api_ranking as review_api_ranking
 from review import api_reviews
 
 router = DefaultRouter()
@@ -22,6 +23,19 @@ review_urlpatterns = [
     # --- review assignments, reviews, scoring scheme: review/api_reviews.py ---
     path("", include(api_reviews.urlpatterns)),
     # --- ranking: review/api_ranking.py ---
+    path(
+        "calls/<int:pk>/ranking/", review_api_ranking.CallRankingView.as_view(), name="call-ranking"
+    ),
+    path(
+        "applications/<int:pk>/reviews/",
+        review_api_ranking.ApplicationReviewsView.as_view(),
+        name="application-reviews",
+    ),
+    path(
+        "reviews/<int:pk>/rating/",
+        review_api_ranking.ReviewRatingView.as_view(),
+        name="review-rating",
+    ),
 ]
 
 urlpatterns = [

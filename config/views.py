@@ -85,7 +85,15 @@ def _manager_section(user):
         "programs": programs,
         "endorsed_total": sum(p.endorsed for p in programs),
         "agency": user.agency if user.has_role(Role.AGENCY_STAFF) else None,
+        "boards": _review_boards(user),
     }
+
+
+def _review_boards(user):
+    """Calls of the managed programs under review or in notice (links to their boards)."""
+    from review.views_board import boards_for
+
+    return list(boards_for(user)[:RECENT])
 
 
 def _reviewer_section(user):

@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class ReviewConfig(AppConfig):
     name = "review"
     verbose_name = _("Peer review")
+
+    def ready(self):
+        from .decisions import connect_signals
+
+        connect_signals()

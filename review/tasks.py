@@ -48,3 +48,19 @@ def remind_reviewers(self):
     from review.services import remind_reviewers as remind
 
     return remind()
+
+
+# --- decisions: the decision mail to the PI, reviews anonymised ---
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(smtplib.SMTPException, ConnectionError),
+    retry_backoff=30,
+    max_retries=5,
+    acks_late=True,
+)
+def send_decision(self, application_id, name, comment=""):
+    from review.decisions import send_decision_mail
+
+    return send_decision_mail(application_id, name, comment)

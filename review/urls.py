@@ -2,7 +2,7 @@
 
 from django.urls import path  # noqa: F401
 
-from . import views_reviewer
+from . import views_board, views_reviewer
 
 app_name = "review"
 
@@ -33,4 +33,9 @@ urlpatterns = [
         name="invitation_decline",
     ),
     # --- review board, decision, notice (review/views_board.py) ---
+    path("board/", views_board.board_index, name="boards"),
+    path("board/<int:call_pk>/", views_board.board, name="board"),
+    path("board/<int:call_pk>/decide/", views_board.board_decide, name="board_decide"),
+    path("board/reviews/<int:review_pk>/flag/", views_board.review_flag, name="board_flag"),
+    path("reviews/<int:review_pk>/rating/", views_board.review_rate, name="review_rate"),
 ]
