@@ -157,7 +157,9 @@ def test_accept_link_from_the_mail_needs_login_then_accepts(
     assignment.refresh_from_db()
     assert assignment.state == A.ACCEPTED
     assert assignment.responded_at is not None
-    assert IntegrityPledge.objects.filter(reviewer=expert, call=assignment.application.call).exists()
+    assert IntegrityPledge.objects.filter(
+        reviewer=expert, call=assignment.application.call
+    ).exists()
     log = TransitionLog.objects.for_object(assignment).get()
     assert (log.transition, log.actor_id) == ("accept", expert.pk)
 
