@@ -131,6 +131,10 @@ GRANTFLOW_OBJECTION_RATE_LIMIT = env.int("GRANTFLOW_OBJECTION_RATE_LIMIT", defau
 GRANTFLOW_OBJECTION_RATE_WINDOW = env.int("GRANTFLOW_OBJECTION_RATE_WINDOW", default=3600)
 GRANTFLOW_OBJECTION_MAX_BYTES = env.int("GRANTFLOW_OBJECTION_MAX_BYTES", default=10 * 1024 * 1024)
 
+# One cache shared by every web process in production (rate limits, task progress):
+# CACHE_URL=redis://127.0.0.1:6379/1; in-process memory when unset.
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://grantflow")}
+
 EMAIL_BACKEND = env(
     "DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
