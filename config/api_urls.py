@@ -5,6 +5,7 @@ from accounts import api as accounts_api
 from grants import api as grants_api
 from integrity import api as integrity_api
 from programs import api as programs_api
+from review import api_assignment as review_api_assignment
 from review import api_ranking as review_api_ranking
 from review import api_reviews
 
@@ -20,6 +21,11 @@ router.register("integrity/records", integrity_api.CreditRecordViewSet, basename
 # Peer review (review/api_*.py) registers its routes below its heading.
 review_urlpatterns = [
     # --- assignment: review/api_assignment.py ---
+    path(
+        "calls/<int:pk>/assign-reviewers/",
+        review_api_assignment.AssignReviewersView.as_view(),
+        name="call-assign-reviewers",
+    ),
     # --- review assignments, reviews, scoring scheme: review/api_reviews.py ---
     path("", include(api_reviews.urlpatterns)),
     # --- ranking: review/api_ranking.py ---

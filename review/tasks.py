@@ -64,3 +64,23 @@ def send_decision(self, application_id, name, comment=""):
     from review.decisions import send_decision_mail
 
     return send_decision_mail(application_id, name, comment)
+
+
+# --- staffing: the assignment engine for large calls ---
+
+
+@shared_task(acks_late=True)
+def assign_call_task(call_id, actor_id=None, run_id=None):
+    """Run the assignment engine over a call; progress and result go to an AssignmentRun."""
+    from accounts.models import User
+    from programs.models import Call
+    from review.assignment import run_create, run_execute
+
+    if run_id is None:
+        call = Call.objects.filter(pk=call_id).first()
+        if call is None:
+            return None
+        actor = User.objects.filter(pk=actor_id).first() if actor_id else None
+        run_id = run_create(call=call, actor=actor).pk
+    result = run_execute(run_id)
+    return None if result is None else result.as_json()

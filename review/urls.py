@@ -2,12 +2,20 @@
 
 from django.urls import path  # noqa: F401
 
-from . import views_board, views_reviewer
+from . import views_board, views_reviewer, views_staffing
 
 app_name = "review"
 
 urlpatterns = [
     # --- staffing (review/views_staffing.py) ---
+    path("calls/<int:pk>/staffing/", views_staffing.staffing, name="staffing"),
+    path("calls/<int:pk>/staffing/run/", views_staffing.staffing_run, name="staffing_run"),
+    path(
+        "calls/<int:pk>/staffing/runs/<int:run_pk>/",
+        views_staffing.staffing_run_detail,
+        name="staffing_run_detail",
+    ),
+    path("calls/<int:pk>/staffing/why/", views_staffing.staffing_why, name="staffing_why"),
     # --- reviewers (review/views_reviewer.py) ---
     path("my/", views_reviewer.assignment_list, name="assignment_list"),
     path("my/<int:pk>/", views_reviewer.assignment_detail, name="assignment"),
