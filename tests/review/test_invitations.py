@@ -398,3 +398,63 @@ def test_beat_schedule_runs_the_review_tasks(settings):
         "review.tasks.expire_review_invitations",
         "review.tasks.remind_reviewers",
     } <= tasks_scheduled
+
+
+# --- concurrency (PostgreSQL: row locks decide) ---------------------------------------------
+
+
+def race(*calls, timeout=60):
+    """Run the callables at once, one thread (and database connection) each."""
+    import threading
+
+    from django.db import close_old_connections, connections
+
+    barrier = threading.Barrier(len(calls))
+    results, errors = [None] * len(calls), [None] * len(calls)
+
+    def run(i, fn):
+        try:
+            close_old_connections()
+            barrier.wait(timeout=timeout)
+            results[i] = fn()
+        except Exception as exc:  # noqa: BLE001 — the test inspects every outcome
+            errors[i] = exc
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, fn)) for i, fn in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a worker hung"
+    return results, errors
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_accept_and_expire_at_once_one_wins():
+    from django.db import connection
+
+    from review.models import ReviewAssignment
+
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks need PostgreSQL (DATABASE_URL)")
+    assignment = invitation(respond_in=-1)
+    services.pledge_sign(reviewer=assignment.reviewer, call=assignment.application.call)
+
+    def fresh():
+        return ReviewAssignment.objects.get(pk=assignment.pk)
+
+    results, errors = race(
+        lambda: services.assignment_accept(assignment=fresh(), user=assignment.reviewer),
+        lambda: services.assignment_expire(assignment=fresh()),
+    )
+    assert sum(r is not None for r in results) == 1
+    [error] = [e for e in errors if e is not None]
+    assert isinstance(error, WorkflowError) and error.code == "invalid_transition"
+    final = fresh()
+    assert final.state in (A.ACCEPTED, A.EXPIRED)
+    assert [log.transition for log in TransitionLog.objects.for_object(final)] == [
+        "accept" if final.state == A.ACCEPTED else "expire"
+    ]
