@@ -451,7 +451,7 @@ def review_pdf(request, pk):
 
     language = request.GET.get("lang")
     if language not in dict(settings.LANGUAGES):
-        language = get_language()
+        language = None  # the reviewer's own (English for international experts)
     response = HttpResponse(
         render_review_pdf(review, language=language), content_type="application/pdf"
     )
