@@ -291,18 +291,20 @@ def top_candidates(
             ex_kind = ex_ok & (international[ex_cols] == bool(kind))
             excluded = np.bincount(ex_rows[ex_kind], minlength=hi - lo)
             zeros = len(kind_cols[kind]) - excluded - count
-            short = np.flatnonzero(count < k)
+            short = np.flatnonzero(count <= k)
+            ex_bounds = np.searchsorted(ex_rows, np.arange(hi - lo + 1))
             for i in short:
                 row = lo + int(i)
-                need = int(min(k - count[i], zeros[i]))
+                need = int(max(0, min(k - count[i], zeros[i])))
                 if need > 0:
                     taken = set(c[start[i] : start[i] + count[i]].tolist())
-                    taken.update(ex_cols[ex_rows == i].tolist())
+                    taken.update(ex_cols[ex_bounds[i] : ex_bounds[i + 1]].tolist())
                     filler = _filler(kind_cols[kind], taken, need, rotation)
                     rotation += need
                     apps.append(np.full(len(filler), row, dtype=np.int64))
                     revs.append(np.asarray(filler, dtype=np.int64))
                     weights.append(np.zeros(len(filler)))
+                # Left out now: only reviewers with no overlap at all, if any remain.
                 tau[kind, row] = 0.0 if zeros[i] > need else -1.0
         if progress is not None:
             progress(hi, n)
