@@ -21,9 +21,7 @@ T0 = timezone.now() - timedelta(days=30)
 
 
 def proposal(call, name, budget, *, state=S.UNDER_REVIEW, minutes=0):
-    application = f.ApplicationFactory(
-        call=call, title=name, budget={"business": Decimal(budget)}
-    )
+    application = f.ApplicationFactory(call=call, title=name, budget={"business": Decimal(budget)})
     return f.set_state(
         application,
         state,
