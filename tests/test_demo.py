@@ -53,7 +53,8 @@ def test_running_twice_changes_nothing(settings, mailoutbox, django_capture_on_c
     first = counts()
     numbers = dict(Application.objects.values_list("title", "number"))
     states = dict(Application.objects.values_list("title", "state"))
-    assert len(mailoutbox) == 9  # 3 submissions × 2, 2 endorsements, 1 acceptance
+    # 3 submissions × 2, 2 endorsements, 1 acceptance, 5 review invitations
+    assert len(mailoutbox) == 14
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         load()
@@ -62,7 +63,7 @@ def test_running_twice_changes_nothing(settings, mailoutbox, django_capture_on_c
     assert dict(Application.objects.values_list("title", "number")) == numbers
     assert dict(Application.objects.values_list("title", "state")) == states
     assert callbacks == []  # nothing was submitted or accepted again
-    assert len(mailoutbox) == 9
+    assert len(mailoutbox) == 14
     assert first["Application"] == 4
     assert first["CreditRecord"] == 1
 
@@ -123,17 +124,18 @@ def test_proposals_went_through_the_real_workflow(demo):
             ApplicationState.DRAFT,
             ApplicationState.SUBMITTED,
             ApplicationState.ENDORSED,
-            ApplicationState.ACCEPTED,
+            ApplicationState.UNDER_REVIEW,
         ]
     )
-    accepted = Application.objects.get(state=ApplicationState.ACCEPTED)
-    log = list(TransitionLog.objects.for_object(accepted).select_related("actor"))
+    staffed = Application.objects.get(state=ApplicationState.UNDER_REVIEW)
+    log = list(TransitionLog.objects.for_object(staffed).select_related("actor"))
     assert [(e.transition, e.source, e.target) for e in log] == [
         ("submit", "draft", "submitted"),
         ("endorse", "submitted", "endorsed"),
         ("accept", "endorsed", "accepted"),
+        ("start_review", "accepted", "under_review"),
     ]
-    assert [e.actor.username for e in log] == ["applicant2", "unit", "agency"]
+    assert [e.actor.username for e in log] == ["applicant2", "unit", "agency", "agency"]
     draft = Application.objects.get(state=ApplicationState.DRAFT)
     assert draft.number is None
     assert draft.budget_lines.count() == 4  # indirect line computed at its cap
@@ -169,3 +171,15 @@ def test_rerun_long_after_reopens_closed_demo_calls(demo):
 
     assert all(call.is_open() for call in Call.objects.all())
     assert Call.objects.count() == 7
+
+
+def test_the_delegated_call_is_staffed_and_the_demo_reviewers_are_invited(demo):
+    from review.models import ReviewAssignment
+
+    staffed = Application.objects.get(state=ApplicationState.UNDER_REVIEW)
+    assignments = ReviewAssignment.objects.filter(application=staffed).select_related("reviewer")
+    assert assignments.count() == staffed.call.reviewers_per_application
+    assert {a.state for a in assignments} == {"invited"}
+    usernames = {a.reviewer.username for a in assignments}
+    assert {"reviewer", "reviewer_intl"} <= usernames
+    assert sum(a.is_international for a in assignments) >= staffed.call.min_international_reviewers

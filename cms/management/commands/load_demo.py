@@ -105,7 +105,12 @@ ACCOUNTS = {
         "roles": [Role.REVIEWER],
         "country": "DE",
         "language": User.Language.EN,
-        "expertise": ["condensed matter physics", "quantum materials", "electron microscopy"],
+        "expertise": [
+            "cryo-EM",
+            "electron detector",
+            "scientific instruments",
+            "condensed matter physics",
+        ],
     },
     "integrity": {"full_name": "吴刚", "roles": [Role.INTEGRITY_OFFICER]},
     "auditor": {"full_name": "郑洁", "roles": [Role.AUDITOR]},
@@ -115,6 +120,24 @@ PEOPLE = {
     "wang.fang": {"full_name": "王芳", "roles": [Role.APPLICANT], "institution": "university"},
     "liu.wei": {"full_name": "刘伟", "roles": [Role.APPLICANT], "institution": "institute"},
 }
+# The rest of the expert pool, so the delegated call can be staffed (5 per proposal, at
+# least one international) and the demo reviewers find invitations waiting.
+EXPERTS = {
+    "expert.huang": {"full_name": "黄磊", "expertise": ["电子显微镜", "科学仪器", "探测器"]},
+    "expert.zhou": {"full_name": "周婷", "expertise": ["低温技术", "样品台", "精密机械"]},
+    "expert.xu": {"full_name": "徐斌", "expertise": ["结构生物学", "冷冻电镜", "图像处理"]},
+    "expert.he": {"full_name": "何琳", "expertise": ["半导体探测器", "读出电子学"]},
+    "expert.brown": {
+        "full_name": "James Brown",
+        "country": "US",
+        "language": User.Language.EN,
+        "expertise": ["synchrotron radiation", "X-ray optics", "instrumentation"],
+    },
+}
+for _spec in EXPERTS.values():
+    _spec.update(roles=[Role.REVIEWER], institution="institute")
+EXPERTS["expert.brown"].pop("institution")
+PEOPLE.update(EXPERTS)
 BARRED = "liu.wei"
 
 
@@ -239,6 +262,7 @@ class Command(BaseCommand):
             for proposal in PROPOSALS:
                 self.proposal(proposal, programs, users)
             self.credit_record(users)
+            self.review_staffing(programs, users)
         if self.created:
             self.stdout.write(self.style.SUCCESS("Demo data loaded:"))
             for line in self.created:
@@ -420,3 +444,17 @@ class Command(BaseCommand):
             description="申报材料中大段抄袭他人已发表论文（示范数据）。",
         )
         self.created.append(f"credit record barring {barred} from applying")
+
+    # --- review ---------------------------------------------------------------------------
+
+    def review_staffing(self, programs, users):
+        """Staff the delegated call's accepted proposals once, as its agency would."""
+        from review.assignment import assign_call
+        from review.models import ReviewAssignment
+
+        call = programs[DELEGATED_PROGRAM].calls.order_by("id").first()
+        if call is None or ReviewAssignment.objects.filter(application__call=call).exists():
+            return
+        result = assign_call(call, actor=User.objects.get(pk=users["agency"].pk))
+        if result.assigned:
+            self.created.append(f"review assignments on {call}: {result.assigned}")
