@@ -1,0 +1,6 @@
+"""Research integrity models, one module per part; import from ``integrity.models``."""
+
+from .records import *  # noqa: F403
+from .records import Action, CreditRecord, CreditRecordQuerySet, MisconductCategory
+
+__all__ = ["Action", "CreditRecord", "CreditRecordQuerySet", "MisconductCategory"]
