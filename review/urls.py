@@ -2,7 +2,7 @@
 
 from django.urls import path  # noqa: F401
 
-from . import views_board, views_reviewer, views_staffing
+from . import views_board, views_pool, views_reviewer, views_staffing
 
 app_name = "review"
 
@@ -46,4 +46,21 @@ urlpatterns = [
     path("board/<int:call_pk>/decide/", views_board.board_decide, name="board_decide"),
     path("board/reviews/<int:review_pk>/flag/", views_board.review_flag, name="board_flag"),
     path("reviews/<int:review_pk>/rating/", views_board.review_rate, name="review_rate"),
+    # --- expert pool (review/views_pool.py) ---
+    path("pool/", views_pool.pool_list, name="pool"),
+    path("pool/new/", views_pool.pool_create, name="pool_create"),
+    path("pool/add/", views_pool.pool_add, name="pool_add"),
+    path("pool/import/", views_pool.collaboration_import, name="pool_import"),
+    path("pool/<int:pk>/", views_pool.pool_detail, name="pool_detail"),
+    path("pool/<int:pk>/edit/", views_pool.pool_edit, name="pool_edit"),
+    path(
+        "pool/<int:pk>/collaborations/",
+        views_pool.collaboration_add,
+        name="pool_collaboration_add",
+    ),
+    path(
+        "pool/<int:pk>/collaborations/<int:collaboration_pk>/delete/",
+        views_pool.collaboration_delete,
+        name="pool_collaboration_delete",
+    ),
 ]
