@@ -4,3 +4,22 @@ from .records import *  # noqa: F403
 from .records import Action, CreditRecord, CreditRecordQuerySet, MisconductCategory
 
 __all__ = ["Action", "CreditRecord", "CreditRecordQuerySet", "MisconductCategory"]
+from .cases import (  # noqa: E402
+    AppealOutcome,
+    CaseChannel,
+    CaseEvidence,
+    CaseState,
+    CaseSubject,
+    InvestigationRequest,
+    MisconductCase,
+)
+
+__all__ += [
+    "AppealOutcome",
+    "CaseChannel",
+    "CaseEvidence",
+    "CaseState",
+    "CaseSubject",
+    "InvestigationRequest",
+    "MisconductCase",
+]
