@@ -38,3 +38,17 @@ class CreditRecordAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# --- credit and gates ---
+
+from .models import CreditRule  # noqa: E402
+
+
+@admin.register(CreditRule)
+class CreditRuleAdmin(admin.ModelAdmin):
+    """The institutional credit rule (weights and grade bands) is data admins edit."""
+
+    list_display = ("name", "active", "band_a", "band_b", "band_c", "lookback_years", "updated_at")
+    list_filter = ("active",)
+    readonly_fields = ("updated_at",)

@@ -23,3 +23,6 @@ __all__ += [
     "InvestigationRequest",
     "MisconductCase",
 ]
+from .credit import CreditRule  # noqa: E402
+
+__all__ += ["CreditRule"]
