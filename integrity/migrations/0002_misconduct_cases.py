@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_misconduct_cases'),
+        ('accounts', '0003_expertprofile_expertise_en_expertprofile_languages'),
         ('contenttypes', '0002_remove_content_type_name'),
         ('integrity', '0001_initial'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
