@@ -91,6 +91,18 @@ class User(AbstractUser):
     language = models.CharField(
         _("language"), max_length=8, choices=Language.choices, default=Language.ZH
     )
+    # PRC resident ID number: never stored; a keyed hash to match integrity records across
+    # departments and a masked form to show (``set_id_number``).
+    id_number_hash = models.CharField(
+        _("resident ID number (keyed hash)"),
+        max_length=64,
+        blank=True,
+        db_index=True,
+        editable=False,
+    )
+    id_number_masked = models.CharField(
+        _("resident ID number"), max_length=18, blank=True, editable=False
+    )
 
     class Meta:
         verbose_name = _("user")
@@ -146,3 +158,62 @@ class ExpertProfile(models.Model):
 
     def __str__(self):
         return f"{self.user}"
+
+
+# --- resident ID numbers: stored only as a keyed hash plus a masked form ----------------------
+
+
+def normalize_id_number(value):
+    """The 18-character PRC resident ID number in one spelling (upper-case X), or None when
+    it is not a valid one (GB 11643 / ISO 7064 MOD 11-2 check character, birth date)."""
+    from stdnum.cn import ric
+
+    value = (value or "").strip().upper().replace(" ", "")
+    if len(value) != 18 or not ric.is_valid(value):
+        return None
+    return value
+
+
+def _id_hash_key():
+    import hashlib
+
+    from django.conf import settings
+
+    key = getattr(settings, "GRANTFLOW_ID_HASH_KEY", "")
+    if not key:
+        key = hashlib.sha256(f"grantflow-id-hash:{settings.SECRET_KEY}".encode()).hexdigest()
+    return key.encode()
+
+
+def hash_id_number(value):
+    """HMAC-SHA256 of the normalized number with the site's key (``GRANTFLOW_ID_HASH_KEY``):
+    equal numbers give equal hashes here, and nobody without the key can test guesses."""
+    import hashlib
+    import hmac
+
+    return hmac.new(_id_hash_key(), value.encode(), hashlib.sha256).hexdigest()
+
+
+def mask_id_number(value):
+    """``310101199001011234`` → ``3101**********1234``."""
+    return f"{value[:4]}{'*' * 10}{value[-4:]}"
+
+
+def _user_set_id_number(self, value):
+    """Keep the hash and the masked form of ``value`` (empty clears); raises ValidationError."""
+    from django.core.exceptions import ValidationError
+
+    if not (value or "").strip():
+        self.id_number_hash = self.id_number_masked = ""
+        return
+    normalized = normalize_id_number(value)
+    if normalized is None:
+        raise ValidationError(
+            {"id_number": [_("Enter a valid 18-character resident ID number.")]},
+            code="invalid",
+        )
+    self.id_number_hash = hash_id_number(normalized)
+    self.id_number_masked = mask_id_number(normalized)
+
+
+User.set_id_number = _user_set_id_number

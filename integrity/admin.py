@@ -52,3 +52,28 @@ class CreditRuleAdmin(admin.ModelAdmin):
     list_display = ("name", "active", "band_a", "band_b", "band_c", "lookback_years", "updated_at")
     list_filter = ("active",)
     readonly_fields = ("updated_at",)
+
+
+from .models import ImportBatch  # noqa: E402
+
+
+@admin.register(ImportBatch)
+class ImportBatchAdmin(admin.ModelAdmin):
+    """Read-only: lists are imported on the integrity officer's exchange pages."""
+
+    list_display = ("id", "source", "file_format", "rows", "created", "duplicates", "rejected")
+    list_filter = ("file_format",)
+    search_fields = ("source", "filename", "sha256")
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -26,3 +26,22 @@ __all__ += [
 from .credit import CreditRule  # noqa: E402
 
 __all__ += ["CreditRule"]
+from .exchange import ImportBatch  # noqa: E402
+from .records import (  # noqa: E402
+    PERSON_KINDS,
+    SANCTION_BARS,
+    MatchStatus,
+    Sanction,
+    SubjectKind,
+    sanction_bars,
+)
+
+__all__ += [
+    "ImportBatch",
+    "MatchStatus",
+    "PERSON_KINDS",
+    "SANCTION_BARS",
+    "Sanction",
+    "SubjectKind",
+    "sanction_bars",
+]
