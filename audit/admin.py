@@ -1,14 +1,19 @@
 from django.contrib import admin
 
-from .models import TransitionLog
+from .models import ChainHead, TransitionLog
 
 
 @admin.register(TransitionLog)
 class TransitionLogAdmin(admin.ModelAdmin):
-    """Read-only: the log is append-only and written by the transition signal."""
+    """Read-only: the log is append-only, written by the transition signal and by
+    ``audit.chain.record``."""
+
+    ordering = ("-seq",)
 
     list_display = (
+        "seq",
         "created_at",
+        "kind",
         "content_type",
         "object_repr",
         "transition",
@@ -16,10 +21,29 @@ class TransitionLogAdmin(admin.ModelAdmin):
         "target",
         "actor",
     )
-    list_filter = ("content_type", "transition")
+    list_filter = ("kind", "content_type", "transition")
     list_select_related = ("content_type", "actor")
     search_fields = ("object_repr", "comment", "actor__username")
     date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ChainHead)
+class ChainHeadAdmin(admin.ModelAdmin):
+    """Read-only: moved by every append to the audit chain."""
+
+    list_display = ("seq", "hash", "updated_at")
 
     def get_readonly_fields(self, request, obj=None):
         return [f.name for f in self.model._meta.fields]
