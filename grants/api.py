@@ -157,6 +157,7 @@ class ApplicationSerializer(serializers.ModelSerializer):
             services.budget_set(
                 application=application,
                 lines={line["category"]: line["amount"] for line in validated_data["budget"]},
+                by=self.context["request"].user,
             )
 
     def create(self, validated_data):

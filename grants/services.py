@@ -12,6 +12,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit import chain as audit_chain
 from audit import workflow
 from audit.workflow import WorkflowError
 from integrity.models import Action
@@ -52,6 +53,10 @@ def application_create(*, applicant, call, **fields):
         )
     if not call.is_open():
         raise WorkflowError("call_closed", _("This call is not open for proposals."))
+    # Gate (issue 4): the PI and the host institution may apply (409 integrity_block).
+    require_eligible(
+        Action.APPLY, users=[applicant], institutions=[applicant.institution], viewer=applicant
+    )
     application = Application(
         call=call,
         applicant=applicant,
@@ -134,8 +139,9 @@ def budget_errors(application, lines):
     return errors
 
 
-def budget_set(*, application, lines):
-    """Replace the budget. ``lines`` maps category → amount.
+def budget_set(*, application, lines, by=None):
+    """Replace the budget. ``lines`` maps category → amount; ``by`` (who) goes to the audit
+    chain with the new lines.
 
     On a line-item call the indirect line is computed at its cap from the direct costs when
     it is not given; when given it must stay within the cap.
@@ -151,6 +157,15 @@ def budget_set(*, application, lines):
         application.budget_lines.all().delete()
         BudgetLine.objects.bulk_create(
             BudgetLine(application=application, category=c, amount=a) for c, a in lines.items()
+        )
+        audit_chain.record(
+            "grants.budget_set",
+            application,
+            by,
+            {
+                "lines": {str(c): str(a) for c, a in lines.items()},
+                "total": str(sum(lines.values())),
+            },
         )
     return lines
 
@@ -254,11 +269,12 @@ def _check_limits(application):
         )
 
 
-def _check_integrity(application, action=Action.APPLY):
+def _check_integrity(application, action=Action.APPLY, viewer=None):
     members = [m.user for m in application.team.select_related("user")]
     result = check_eligibility(
-        action, users=[application.applicant, *members], institutions=[application.institution]
-    )
+        action, users=[application.applicant, *members], institutions=[application.institution],
+        viewer=viewer, roles=_integrity_roles(application, members),
+    )  # fmt: skip
     if not result.allowed:
         raise WorkflowError("integrity_block", " ".join(result.reasons))
 
@@ -296,7 +312,7 @@ def application_submit(*, application, user, comment=""):
         if errors:
             raise ValidationError(errors)
         _check_limits(application)
-        _check_integrity(application)
+        _check_integrity(application, viewer=user)
         if not application.number:
             application.number = _next_number(application, now)
         application.submitted_at = now
@@ -314,7 +330,7 @@ def application_endorse(*, application, user, comment=""):
     with transaction.atomic():
         application = workflow.lock(application)
         if "endorse" in workflow.available_names(application, user):
-            _check_integrity(application)
+            _check_integrity(application, viewer=user)
         application = workflow.perform(
             application, "endorse", user=user, comment=comment, locked=True
         )
@@ -405,6 +421,7 @@ def application_award(*, application, user, comment=""):
         reason = notice_open_reason(application)
         if reason:
             raise WorkflowError("notice_open", reason)
+        _check_award_funds(application, user)
         application = workflow.perform(
             application, "award", user=user, comment=comment, locked=True
         )
@@ -442,3 +459,29 @@ SPECIAL.update(
         "revoke": application_revoke,
     }
 )
+
+
+# --- credit and gates ---
+#
+# Every gate asks integrity.services; a refusal is ``409 integrity_block`` whose reason is
+# worded for the person acting (their own record in full, anyone else's by their part).
+
+from integrity.services import require_eligible  # noqa: E402  (appended section)
+
+
+def _integrity_roles(application, members=()):
+    """How a refusal names the people of ``application`` (never by name to others)."""
+    roles = {m.pk: _("a team member") for m in members}
+    roles[application.applicant_id] = _("the principal investigator")
+    return roles
+
+
+def _check_award_funds(application, user):
+    """Award gate: the PI and the institution may receive funds (409 integrity_block)."""
+    require_eligible(
+        Action.RECEIVE_FUNDS,
+        users=[application.applicant],
+        institutions=[application.institution],
+        viewer=user,
+        roles=_integrity_roles(application),
+    )

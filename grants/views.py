@@ -151,7 +151,8 @@ def create(request):
         except ValidationError as exc:
             forms.apply_errors(exc, form)
         except WorkflowError as exc:
-            form.add_error("call", exc.detail)
+            # An integrity bar is about the person, not the call: say it above the form.
+            form.add_error(None if exc.code == "integrity_block" else "call", exc.detail)
         else:
             messages.success(request, _("Draft created. Fill in each section, then submit."))
             return redirect("grants:edit", pk=application.pk, section="content")
@@ -261,7 +262,7 @@ def _edit_budget(request, application, context):
     if request.method == "POST":
         if form.is_valid():
             try:
-                services.budget_set(application=application, lines=form.lines())
+                services.budget_set(application=application, lines=form.lines(), by=request.user)
             except ValidationError as exc:
                 forms.apply_errors(exc, form)
             else:

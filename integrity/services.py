@@ -54,7 +54,18 @@ def record_create(*, created_by, bars=(), **fields):
     for action in Action.values:
         setattr(record, f"bars_{action}", action in bars)
     record.full_clean()
-    record.save()
+    from django.db import transaction
+
+    from audit import chain as audit_chain
+
+    with transaction.atomic():  # the record and its entry in the audit chain, together
+        record.save()
+        audit_chain.record(
+            "integrity.record_corrected" if record.supersedes_id else "integrity.record_created",
+            record,
+            created_by,
+            audit_chain.snapshot(record),
+        )
     return record
 
 

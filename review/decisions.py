@@ -19,6 +19,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from audit import chain as audit_chain
 from audit.workflow import WorkflowError
 from grants import services as grant_services
 from grants.enums import ApplicationState
@@ -107,7 +108,9 @@ def review_flag(*, review, user, kind, note=""):
         raise ValidationError({"kind": [_("Choose error, bias or lateness.")]})
     note = (note or "").strip()
     review.flagged_by_officer = (f"{kind}: {note}" if note else kind)[:300] if kind else ""
-    review.save(update_fields=["flagged_by_officer", "updated_at"])
+    with transaction.atomic():
+        review.save(update_fields=["flagged_by_officer", "updated_at"])
+        audit_chain.record("review.flagged", review, user, {"flag": review.flagged_by_officer})
     return review
 
 

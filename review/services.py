@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from audit import chain as audit_chain
 from audit import workflow
 from audit.workflow import WorkflowError
 from grants.enums import CLOSED_STATES as CLOSED_APPLICATION_STATES
@@ -401,6 +402,28 @@ def review_submit(
         review.full_clean(exclude=["assignment"])
         review.save()
         workflow.perform(current, "submit", user=user, locked=True)
+        audit_chain.record(
+            "review.submitted",
+            review,
+            user,
+            {
+                "assignment": current.pk,
+                "application": current.application_id,
+                "total": review.total,
+                "recommendation": review.recommendation,
+                # Proves later that the stored review is the one submitted, without copying
+                # the confidential text into the log.
+                "content_sha256": audit_chain.fingerprint(
+                    [
+                        review.scores,
+                        review.total,
+                        review.recommendation,
+                        review.comment,
+                        review.confidential_comment,
+                    ]
+                ),
+            },
+        )
     return review
 
 
