@@ -67,6 +67,8 @@ def managed_programs(user):
     if user.is_superuser or user.has_role(Role.PROGRAM_OFFICER):
         return Program.objects.all()
     if user.has_role(Role.AGENCY_STAFF):
+        if manage_barred(user):  # an integrity bar on managing: no program at all
+            return Program.objects.none()
         return get_objects_for_user(
             user,
             MANAGE,
@@ -96,3 +98,12 @@ def can_manage_program(user, program_or_id):
         return False
     program_id = getattr(program_or_id, "pk", program_or_id)
     return program_id in managed_program_ids(user)
+
+
+# --- credit and gates ---
+#
+# Agency staff are subject to the integrity rules: a record barring ``manage`` takes every
+# program away from them (lists, pages, API, workflow steps all read ``managed_programs`` or
+# ``can_manage_program``). The answer is read once per user object, so once per request.
+
+from integrity.services import manage_barred  # noqa: E402  (appended section)

@@ -10,3 +10,7 @@ class ReviewConfig(AppConfig):
         from .decisions import connect_signals
 
         connect_signals()
+        # --- credit and gates ---
+        from .integrity_providers import register
+
+        register()
