@@ -32,7 +32,10 @@ def user_create(
         raise PermissionDenied(_("You may not give these roles."))
     if Role.AGENCY_STAFF in roles and not fields.get("agency"):
         raise ValidationError({"agency": [_("Agency staff must belong to an agency.")]})
+    id_number = fields.pop("id_number", None)
     user = User(username=username, **fields)
+    if id_number:
+        user.set_id_number(id_number)
     if password:
         user.set_password(password)
     else:
@@ -42,6 +45,7 @@ def user_create(
     set_roles(user=user, roles=roles)
     if expertise is not None or Role.REVIEWER in roles:
         ExpertProfile.objects.update_or_create(user=user, defaults={"expertise": expertise or []})
+    identity_changed(user)
     return user
 
 
@@ -72,6 +76,7 @@ def institution_create(*, name, credit_code, name_en=""):
     )
     institution.full_clean()
     institution.save()
+    identity_changed(institution)
     return institution
 
 
@@ -92,4 +97,42 @@ def profile_update(*, user, **fields):
         setattr(user, name, value)
     user.full_clean(exclude=["password"])
     user.save(update_fields=list(fields))
+    if {"orcid", "full_name"} & set(fields):
+        identity_changed(user)
     return user
+
+
+# --- identities that integrity records may be waiting for -----------------------------------
+
+from django.dispatch import Signal  # noqa: E402
+
+#: Sent (``instance=``) when a user, institution or agency is created or gets an identifier
+#: (resident ID number, ORCID iD, name, credit code). ``integrity`` listens and links the
+#: credit records that were waiting for it; accounts knows nothing of integrity.
+subject_identity_changed = Signal()
+
+
+def identity_changed(instance):
+    subject_identity_changed.send(sender=type(instance), instance=instance)
+
+
+@transaction.atomic
+def user_set_id_number(*, user, id_number):
+    """Keep ``user``'s resident ID number as keyed hash and masked form (checked with
+    python-stdnum; ``""`` clears it)."""
+    user.set_id_number(id_number)
+    user.save(update_fields=["id_number_hash", "id_number_masked"])
+    identity_changed(user)
+    return user
+
+
+@transaction.atomic
+def agency_set_credit_code(*, agency, credit_code):
+    from .validators import validate_credit_code
+
+    agency.credit_code = (credit_code or "").strip().upper()
+    if agency.credit_code:
+        validate_credit_code(agency.credit_code)
+    agency.save(update_fields=["credit_code"])
+    identity_changed(agency)
+    return agency

@@ -5,17 +5,27 @@ record them (through ``integrity.services``). Records are never edited or delete
 correction is a new record. Everyone else sees no record at all (an empty list, 404).
 """
 
+import hashlib
+
 from django.contrib.auth import get_user_model
+from django.http import Http404, HttpResponse
 from django.utils.translation import gettext_lazy as _
 from django_filters import rest_framework as filters
-from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    inline_serializer,
+)
 from rest_framework import mixins, permissions, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.roles import Role
 
-from . import services
+from . import exchange, services
 from .models import Action, CreditRecord
 
 #: Roles that read the credit records.
@@ -35,6 +45,14 @@ class BarsField(serializers.ListField):
 
     def get_attribute(self, instance):
         return instance.bars
+
+
+class RawJSONParser(JSONParser):
+    """Keeps the JSON body's bytes (checksum of the list; streamed past Django's in-memory
+    limit on request bodies): the view parses them."""
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        return {"_raw": stream.read() if stream is not None else b""}
 
 
 class CreditRecordSerializer(serializers.ModelSerializer):
@@ -63,14 +81,34 @@ class CreditRecordSerializer(serializers.ModelSerializer):
             "supersedes",
             "superseded_by",
             "created_at",
+            "subject_agency",
+            "subject_kind",
+            "subject_name",
+            "subject_id_masked",
+            "subject_orcid",
+            "subject_credit_code",
+            "subject_institution_name",
+            "match_status",
+            "sanctions",
+            "serious_dishonesty",
+            "import_batch",
         ]
-        read_only_fields = ["supersedes", "created_at"]
+        read_only_fields = [
+            "supersedes",
+            "created_at",
+            "subject_id_masked",
+            "match_status",
+            "serious_dishonesty",
+            "import_batch",
+        ]
 
     def validate_bars(self, bars):
         return list(dict.fromkeys(bars))
 
     def validate(self, attrs):
-        if not attrs.get("subject_user") and not attrs.get("subject_institution"):
+        if not any(
+            attrs.get(name) for name in ("subject_user", "subject_institution", "subject_agency")
+        ):
             raise serializers.ValidationError(
                 _("Name the person or the institution the record is about.")
             )
@@ -118,6 +156,117 @@ class CreditRecordViewSet(
         if not reads_records(self.request.user):
             return CreditRecord.objects.none()
         return CreditRecord.objects.select_related("superseded_by").order_by("-starts_on", "-id")
+
+    # --- exchange with other departments (integrity officers only) ---------------------------
+
+    def _exchange_allowed(self, request):
+        """Integrity officers; readers of the records get 403, everyone else 404."""
+        if records_records(request.user):
+            return
+        if reads_records(request.user):
+            self.permission_denied(
+                request, message=_("Only integrity officers import and export lists.")
+            )
+        raise Http404
+
+    @extend_schema(
+        tags=["integrity"],
+        request={
+            "application/json": inline_serializer(
+                "RecordsImport",
+                {
+                    "source": serializers.CharField(),
+                    "records": serializers.ListField(child=serializers.DictField()),
+                },
+            ),
+            "multipart/form-data": inline_serializer(
+                "RecordsImportFile",
+                {"source": serializers.CharField(), "file": serializers.FileField()},
+            ),
+        },
+        parameters=[
+            OpenApiParameter("dry_run", bool, description=_("Check and match only; write nothing."))
+        ],
+        responses={
+            200: OpenApiResponse(description=_("Dry run: what an import would do.")),
+            201: OpenApiResponse(
+                description=_(
+                    '{"created", "duplicates", "rejected": [{"row", "errors"}], "matched", '
+                    '"ambiguous", "unmatched", "rows", "dry_run", "batch", "report"}'
+                )
+            ),
+        },
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[RawJSONParser, MultiPartParser, FormParser],
+    )
+    def import_(self, request):
+        """Import another department's list (api.md): JSON body or CSV/JSON file."""
+        self._exchange_allowed(request)
+        dry_run = str(request.query_params.get("dry_run", "")).lower() in ("1", "true", "yes")
+        try:
+            if "file" in request.FILES:
+                upload = request.FILES["file"]
+                file_format, source, rows, sha = exchange.read_upload(upload, upload.name)
+                source = request.data.get("source") or source
+                filename = upload.name
+            elif "_raw" in request.data:
+                raw = request.data["_raw"]
+                source, rows = exchange.json_rows(raw)
+                file_format, sha, filename = "json", hashlib.sha256(raw).hexdigest(), ""
+            else:
+                raise exchange.ExchangeError(_("Send a JSON body or a file."))
+            result = exchange.import_records(
+                rows,
+                source=source,
+                created_by=request.user,
+                dry_run=dry_run,
+                file_format=file_format,
+                filename=filename,
+                sha256=sha,
+            )
+        except exchange.ExchangeError as exc:
+            raise serializers.ValidationError({exc.field: [exc.message]}) from exc
+        return Response(result.as_dict(), status=200 if dry_run else 201)
+
+    @extend_schema(
+        tags=["integrity"],
+        parameters=[
+            OpenApiParameter("fmt", str, enum=["csv", "json"], description=_("File format.")),
+            OpenApiParameter(
+                "sidecar", bool, description=_("The .sha256 line instead of the file.")
+            ),
+        ],
+        responses={200: OpenApiResponse(description=_("The list, checksum in X-Checksum-SHA256."))},
+    )
+    @action(detail=False, methods=["get"], url_path="export")
+    def export(self, request):
+        """The funder's serious-dishonesty list in force, as CSV or JSON, with its SHA-256."""
+        self._exchange_allowed(request)
+        file_format = request.query_params.get("fmt", "json")
+        if file_format not in ("csv", "json"):
+            raise serializers.ValidationError({"fmt": [_("Use csv or json.")]})
+        return export_response(
+            exchange.export_serious_list(file_format),
+            sidecar=request.query_params.get("sidecar") in ("1", "true", "yes"),
+        )
+
+
+def export_response(export, *, sidecar=False):
+    """The file (or its ``.sha256`` sidecar) with the checksum in headers."""
+    if sidecar:
+        response = HttpResponse(export.sidecar, content_type="text/plain; charset=utf-8")
+        filename = f"{export.filename}.sha256"
+    else:
+        response = HttpResponse(export.body, content_type=export.content_type)
+        filename = export.filename
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["X-Checksum-SHA256"] = export.sha256
+    response["Digest"] = export.digest_header
+    return response
 
 
 # --- eligibility check ---------------------------------------------------------------------

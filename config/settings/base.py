@@ -201,3 +201,18 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"weasyprint": {"level": "ERROR"}, "fontTools": {"level": "ERROR"}},
 }
+
+# Resident ID numbers are kept only as HMAC-SHA256 with this key (accounts.models.
+# hash_id_number); empty: derived from SECRET_KEY when used. Changing it (or SECRET_KEY
+# while it is empty) orphans every stored hash: set it once per installation.
+GRANTFLOW_ID_HASH_KEY = env("GRANTFLOW_ID_HASH_KEY", default="")
+# Credit records: lift notices for bars whose period ended (integrity.tasks).
+CELERY_BEAT_SCHEDULE["integrity-lift-expired-bars"] = {
+    "task": "integrity.tasks.lift_expired_bars",
+    "schedule": crontab(hour=0, minute=30),
+}
+# Credit records that matched nobody are tried again against new accounts and institutions.
+CELERY_BEAT_SCHEDULE["integrity-relink-records"] = {
+    "task": "integrity.tasks.relink_records",
+    "schedule": crontab(hour=1, minute=0),
+}
