@@ -18,6 +18,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import UTC
+from decimal import Decimal
 
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
@@ -244,9 +245,23 @@ def snapshot(obj, exclude=()):
     )
 
 
+def _decimals(value):
+    if isinstance(value, Decimal):
+        return format(value.normalize(), "f")
+    if isinstance(value, dict):
+        return {k: _decimals(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_decimals(v) for v in value]
+    return value
+
+
 def fingerprint(value):
-    """SHA-256 of a JSON-able value (sorted keys): proves content without copying it."""
-    text = json.dumps(plain_json(value), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    """SHA-256 of a JSON-able value (sorted keys; decimals without trailing zeros, so that
+    ``12.0`` in memory and ``12.000`` from the database agree): proves content without
+    copying it."""
+    text = json.dumps(
+        plain_json(_decimals(value)), sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
