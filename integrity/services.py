@@ -300,3 +300,48 @@ def barring_records(action, *, user_ids=(), institution_ids=(), on=None):
         if record.subject_institution_id in institution_ids:
             found.setdefault(("institution", record.subject_institution_id), []).append(record)
     return found
+
+
+# --- auditors' reading (audit search and charts) ---
+
+
+def records_for_audit(*, subject="", actor="", date_from=None, date_to=None):
+    """Credit records for the auditors' search, every version (superseded ones too):
+    ``subject`` matches the person's name or username, the institution's or agency's name
+    or the name as given; ``actor`` who entered it; ``date_from``/``date_to`` aware
+    datetimes bounding when it was entered (``created_at``; the end exclusive)."""
+    records = CreditRecord.objects.all()
+    if subject:
+        records = records.filter(
+            Q(subject_user__full_name__icontains=subject)
+            | Q(subject_user__username__icontains=subject)
+            | Q(subject_institution__name__icontains=subject)
+            | Q(subject_agency__name__icontains=subject)
+            | Q(subject_name__icontains=subject)
+            | Q(subject_institution_name__icontains=subject)
+        )
+    if actor:
+        records = records.filter(
+            Q(created_by__username__icontains=actor) | Q(created_by__full_name__icontains=actor)
+        )
+    if date_from is not None:
+        records = records.filter(created_at__gte=date_from)
+    if date_to is not None:
+        records = records.filter(created_at__lt=date_to)
+    return records
+
+
+def record_counts_by_category_and_year():
+    """``[(year, category, count)]`` of the records in their current version (a corrected
+    record counts once, as its latest correction), by the year they take effect. One query."""
+    from django.db.models import Count
+    from django.db.models.functions import ExtractYear
+
+    return [
+        (row["year"], row["category"], row["n"])
+        for row in CreditRecord.objects.filter(superseded_by__isnull=True)
+        .annotate(year=ExtractYear("starts_on"))
+        .values("year", "category")
+        .annotate(n=Count("pk"))
+        .order_by("year", "category")
+    ]
