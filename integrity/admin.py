@@ -77,3 +77,27 @@ class ImportBatchAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+from .models import BarLift  # noqa: E402
+
+
+@admin.register(BarLift)
+class BarLiftAdmin(admin.ModelAdmin):
+    """Read-only: the nightly task notes lifted bars."""
+
+    list_display = ("record", "lifted_on", "notified", "created_at")
+    list_filter = ("notified",)
+    date_hierarchy = "lifted_on"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,7 +1,8 @@
 """Who a credit record is about: match the identity as given to our users and organisations.
 
 People are matched by resident ID number (its keyed hash), else ORCID iD, else name +
-institution (the institution by name, English name or credit code); several candidates at
+institution (the name as written or title-cased, the institution by name or English name —
+spacing and case aside — or credit code); several candidates at
 any step make the record *ambiguous*, none at every step *unmatched*. Institutions and
 agencies are matched by unified social credit code.
 
@@ -103,7 +104,13 @@ class Matcher:
         people = [i for i in identities if i.is_person]
         hashes = {i.id_hash for i in people if i.id_hash}
         orcids = {i.orcid for i in people if i.orcid}
-        names = {i.name.strip() for i in people if i.name.strip()}
+        # Names as written (Chinese names have no case; Latin ones as given or title-cased):
+        # an exact IN lookup keeps this one indexed query per chunk.
+        names = set()
+        for i in people:
+            name = " ".join(i.name.split())
+            if name:
+                names.update({name, name.title()})
         codes = {i.credit_code for i in identities if i.credit_code}
 
         self.by_hash, self.by_orcid, self.by_name = {}, {}, {}

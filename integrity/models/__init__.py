@@ -45,3 +45,6 @@ __all__ += [
     "SubjectKind",
     "sanction_bars",
 ]
+from .lifts import BarLift  # noqa: E402
+
+__all__ += ["BarLift"]

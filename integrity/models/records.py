@@ -316,8 +316,11 @@ class CreditRecord(models.Model):
             self.match_status = MatchStatus.MATCHED
         elif self.match_status == MatchStatus.MATCHED:
             self.match_status = MatchStatus.UNMATCHED
+        self._drop_copied_import_key()
+
+    def _drop_copied_import_key(self):
         # A correction copies the subject, not the import key (it is not the imported row).
-        if self.supersedes_id and self.import_key:
+        if self.pk is None and self.supersedes_id and self.import_key:
             if self.import_key == self.supersedes.import_key:
                 self.import_key = None
 
@@ -325,6 +328,7 @@ class CreditRecord(models.Model):
         raise ValueError("Credit records are never deleted.")
 
     def clean(self):
+        self._drop_copied_import_key()
         if not self.is_linked and not self.has_identity:
             raise ValidationError(_("Name the person or the institution the record is about."))
         if self.ends_on and self.starts_on and self.ends_on < self.starts_on:

@@ -14,7 +14,7 @@ from integrity import exchange, services
 from integrity.models import CreditRecord, ImportBatch, MatchStatus
 from tests.factories import InstitutionFactory, UserFactory, integrity_officer
 
-from .identities import id_number, make_credit_code, orcid, row
+from .identities import id_number, orcid, row
 
 pytestmark = pytest.mark.django_db
 
@@ -68,8 +68,9 @@ def test_good_bad_duplicate_and_ambiguous_rows_are_counted(people, officer):
 
     records = CreditRecord.objects.filter(import_batch=result.batch)
     assert records.count() == 5
-    assert records.get(subject_user=people["known"]).subject_id_masked == "3101**********" + (
-        id_number(1)[-4:]
+    assert (
+        records.get(subject_user=people["known"]).subject_id_masked
+        == "3101**********" + (id_number(1)[-4:])
     )
     assert records.get(subject_user=people["orcid"]).category == "fabrication"
     assert records.get(subject_institution=people["inst"]).subject_kind == "institution"
@@ -82,7 +83,9 @@ def test_good_bad_duplicate_and_ambiguous_rows_are_counted(people, officer):
     assert unmatched.subject_id_hash == hash_id_number(id_number(4))
     # The resident ID number itself is stored nowhere.
     assert not CreditRecord.objects.filter(subject_id_masked=id_number(4)).exists()
-    assert all(r.source == "imported" and r.source_department == "上海市教育委员会" for r in records)
+    assert all(
+        r.source == "imported" and r.source_department == "上海市教育委员会" for r in records
+    )
 
     batch = ImportBatch.objects.get()
     assert (batch.rows, batch.created, batch.duplicates, batch.rejected) == (9, 5, 1, 3)
