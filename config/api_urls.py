@@ -18,6 +18,13 @@ router.register("calls", programs_api.CallViewSet, basename="call")
 router.register("applications", grants_api.ApplicationViewSet, basename="application")
 router.register("integrity/records", integrity_api.CreditRecordViewSet, basename="credit-record")
 
+# --- integrity: misconduct cases (integrity/api_cases.py) ---
+from integrity import api_cases as integrity_api_cases  # noqa: E402
+
+router.register(
+    "integrity/cases", integrity_api_cases.MisconductCaseViewSet, basename="misconduct-case"
+)
+
 # Peer review (review/api_*.py) registers its routes below its heading.
 review_urlpatterns = [
     # --- assignment: review/api_assignment.py ---

@@ -220,6 +220,7 @@ def objection_file(
         if evidence is not None:
             objection.evidence_name = (evidence.name or "")[:255]
         objection.save()
+        open_integrity_case(objection)
     _count(client)
     return objection
 
@@ -288,3 +289,39 @@ def objection_resolve(*, objection, user, name, reason):
             objection.resolved_at = timezone.now()
         objection = workflow.perform(objection, name, user=user, comment=reason, locked=True)
     return objection
+
+
+# --- integrity: every objection opens a misconduct case (integrity.cases) ------------------
+
+
+def open_integrity_case(objection):
+    """The objection becomes a ``reported`` misconduct case about the PI, in the same
+    transaction: the objector is its confidential reporter (integrity officers only), the
+    evidence is copied into the case's private files, the appeal window is the call's rule
+    set's ``appeal_working_days``."""
+    from integrity.cases import case_report
+    from integrity.models import CaseChannel
+
+    application = objection.application
+    evidence = []
+    if objection.evidence:
+        objection.evidence.open("rb")
+        evidence.append(objection.evidence)
+    try:
+        return case_report(
+            channel=CaseChannel.OBJECTION,
+            title=_("Objection %(number)s to proposal %(proposal)s")
+            % {"number": objection.confirmation_number, "proposal": application.number},
+            allegation=objection.text,
+            subjects=[{"user": application.applicant}],
+            reporter_name=objection.name,
+            reporter_phone=objection.phone,
+            reporter_organisation=objection.institution_name,
+            reference=objection,
+            reference_text=f"{application.number} {application.title}"[:300],
+            evidence=evidence,
+            appeal_working_days=int(application.call.rules["appeal_working_days"]),
+        )
+    finally:
+        if objection.evidence:
+            objection.evidence.close()

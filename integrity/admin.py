@@ -79,6 +79,57 @@ class ImportBatchAdmin(admin.ModelAdmin):
         return False
 
 
+# --- misconduct cases (integrity/cases.py runs them; the admin reads) ---
+
+from .models import CaseEvidence, CaseSubject, InvestigationRequest, MisconductCase  # noqa: E402
+
+
+class CaseSubjectInline(admin.TabularInline):
+    model = CaseSubject
+    extra = 0
+    raw_id_fields = ("user", "institution", "agency")
+
+
+@admin.register(MisconductCase)
+class MisconductCaseAdmin(admin.ModelAdmin):
+    """Read-only: the state changes only through the case pages (and is logged there)."""
+
+    list_display = ("number", "title", "state", "channel", "kind", "created_at")
+    list_filter = ("state", "channel", "kind")
+    search_fields = ("number", "title")
+    list_select_related = ("investigator",)
+    inlines = [CaseSubjectInline]
+    date_hierarchy = "created_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [f.name for f in self.model._meta.fields] + ["records"]
+
+    def has_add_permission(self, request):
+        return False
+
+
+@admin.register(CaseSubject)
+class CaseSubjectAdmin(admin.ModelAdmin):
+    list_display = ("case", "user", "institution", "agency", "name")
+    list_select_related = ("case", "user", "institution", "agency")
+    raw_id_fields = ("case", "user", "institution", "agency")
+
+
+@admin.register(CaseEvidence)
+class CaseEvidenceAdmin(admin.ModelAdmin):
+    list_display = ("case", "original_name", "content_type", "size", "uploaded_at")
+    list_select_related = ("case",)
+    raw_id_fields = ("case", "uploaded_by")
+
+
+@admin.register(InvestigationRequest)
+class InvestigationRequestAdmin(admin.ModelAdmin):
+    list_display = ("case", "institution", "due_on", "answered_at")
+    list_filter = ("due_on",)
+    list_select_related = ("case", "institution")
+    raw_id_fields = ("case", "institution", "requested_by", "answered_by")
+
+
 from .models import BarLift  # noqa: E402
 
 

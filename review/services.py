@@ -488,3 +488,31 @@ def remind_reviewers(today=None):
             ReviewAssignment.objects.filter(pk=assignment.pk).update(reminded_at=None)
             raise
     return sent
+
+
+# --- intercession (请托, 打招呼): the reviewer reports it, integrity opens a case ---
+
+
+def assignment_report_intercession(*, assignment, user, who, what, identity="", evidence=None):
+    """The assigned reviewer reports an attempt to influence their review: a misconduct case
+    opens (``integrity.cases``) with the reviewer as its confidential reporter, about the
+    person named, referring to the proposal."""
+    from integrity.cases import case_report
+    from integrity.models import CaseChannel, MisconductCategory
+
+    _require_reviewer(assignment, user)
+    application = assignment.application
+    return case_report(
+        channel=CaseChannel.INTERCESSION,
+        title=_("Intercession reported by a reviewer of proposal %(number)s")
+        % {"number": application.number or application.pk},
+        allegation=what,
+        kind=MisconductCategory.FALSE_INFORMATION,
+        subjects=[{"name": who, "identity": identity}],
+        reporter_user=user,
+        reference=application,
+        reference_text=f"{application.number or ''} {application.title}".strip()[:300],
+        evidence=[evidence] if evidence is not None else [],
+        created_by=user,
+        appeal_working_days=int(application.call.rules["appeal_working_days"]),
+    )

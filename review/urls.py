@@ -27,6 +27,11 @@ urlpatterns = [
         views_reviewer.attachment_download,
         name="assignment_attachment",
     ),
+    path(
+        "my/<int:pk>/intercession/",
+        views_reviewer.intercession_report,
+        name="assignment_intercession",
+    ),
     path("pledge/<int:call_pk>/", views_reviewer.pledge, name="pledge"),
     path(
         "invitation/<str:token>/accept/",

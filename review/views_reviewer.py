@@ -460,3 +460,40 @@ def review_pdf(request, pk):
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# --- reporting an intercession attempt (a case opens in integrity.cases) ---
+
+
+@login_required
+def intercession_report(request, pk):
+    from accounts.forms import apply_errors
+    from integrity.forms_cases import IntercessionForm
+
+    assignment = _assignment(request, pk)
+    form = IntercessionForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            case = services.assignment_report_intercession(
+                assignment=assignment, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            apply_errors(form, exc)
+        except PermissionDenied:
+            raise Http404(_("No such assignment.")) from None
+        else:
+            messages.success(
+                request,
+                _(
+                    "Thank you: your report is registered as case %(number)s. The integrity "
+                    "office will look into it; your identity stays confidential."
+                )
+                % {"number": case.number},
+            )
+            return redirect("review:assignment", pk=assignment.pk)
+    return render(
+        request,
+        "integrity/case_intercession.html",
+        {"form": form, "assignment": assignment, "application": assignment.application},
+        status=400 if form.errors else 200,
+    )

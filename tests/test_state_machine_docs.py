@@ -10,6 +10,7 @@ DOCS = Path(__file__).resolve().parent.parent / "docs" / "state-machines"
 MACHINES = {
     "application.dot": "grants.Application",
     "reviewassignment.dot": "review.ReviewAssignment",
+    "misconductcase.dot": "integrity.MisconductCase",
 }
 
 

@@ -216,3 +216,11 @@ CELERY_BEAT_SCHEDULE["integrity-relink-records"] = {
     "task": "integrity.tasks.relink_records",
     "schedule": crontab(hour=1, minute=0),
 }
+
+# Misconduct cases (integrity/tasks_cases.py): decided cases whose appeal window passed
+# without an appeal become final every night.
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", ()), "integrity.tasks_cases"]
+CELERY_BEAT_SCHEDULE["integrity-finalize-cases"] = {
+    "task": "integrity.tasks_cases.finalize_unappealed_cases",
+    "schedule": crontab(hour=0, minute=45),
+}

@@ -1,0 +1,27 @@
+"""Celery tasks of misconduct cases. Thin: call ``integrity.cases``."""
+
+import smtplib
+
+from celery import shared_task
+
+
+@shared_task(acks_late=True)
+def finalize_unappealed_cases():
+    """Beat: decided cases whose appeal window passed without an appeal become final (a
+    system step, ``user=None``, logged like any other)."""
+    from integrity.cases import finalize_unappealed
+
+    return finalize_unappealed()
+
+
+@shared_task(
+    bind=True,
+    autoretry_for=(smtplib.SMTPException, ConnectionError),
+    retry_backoff=30,
+    max_retries=5,
+    acks_late=True,
+)
+def notify_case_decision(self, case_id, appeal=False):
+    from integrity.cases import notify_decision
+
+    return notify_decision(case_id, appeal=appeal)
