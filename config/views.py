@@ -115,4 +115,27 @@ def dashboard(request):
     context["integrity_officer"] = user.has_role(Role.INTEGRITY_OFFICER)
     context["auditor"] = user.has_role(Role.AUDITOR)
     context["reviewer"] = _reviewer_section(user) if user.has_role(Role.REVIEWER) else None
+    context.update(_integrity_section(user))
     return render(request, "dashboard.html", context)
+
+
+# --- credit and gates ---
+
+
+def _integrity_section(user):
+    """Links to the affected list and the credit page; a barred agency staff member reads why
+    their programs are gone (their own record)."""
+    from integrity import services as integrity
+    from integrity.views_credit import may_see_affected, may_see_credit
+
+    context = {
+        "may_see_affected": may_see_affected(user),
+        "may_see_credit": may_see_credit(user),
+        "manage_bar_reasons": [],
+    }
+    action = integrity.manage_action()
+    if action is not None and user.has_role(Role.AGENCY_STAFF) and integrity.manage_barred(user):
+        context["manage_bar_reasons"] = integrity.check_eligibility(
+            action, users=[user], viewer=user
+        ).reasons
+    return context
