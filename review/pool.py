@@ -564,7 +564,7 @@ def collaboration_add(*, by, person, partner, kind, on, title="", source=""):
     if errors:
         raise ValidationError(errors)
     # Lock both people so two requests cannot record the same tie at once.
-    list(User.objects.select_for_update().filter(pk__in=[person.pk, partner.pk]))
+    list(User.objects.select_for_update().filter(pk__in=[person.pk, partner.pk]).order_by("pk"))
     key = _collaboration_key(person.pk, partner.pk, kind, on, collaboration.title)
     if key in _existing_keys([person.pk]):
         raise ValidationError(_("This collaboration is already recorded."), code="duplicate")
