@@ -235,3 +235,178 @@ def log_csv(request):
     stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
     response["Content-Disposition"] = f'attachment; filename="transition-log-{stamp}.csv"'
     return response
+
+
+# --- the auditors' search across all logs and records, and the records charts ---------------
+
+OBJECT_URLS[("integrity", "creditrecord")] = "integrity:record_detail"
+
+
+def _search_reader(request):
+    from .search import may_search
+
+    if not may_search(request.user):
+        raise Http404
+
+
+def _url_for(ct_id, object_id):
+    ct = ContentType.objects.get_for_id(ct_id)
+    name = OBJECT_URLS.get((ct.app_label, ct.model))
+    if name is None:
+        return None
+    try:
+        return reverse(name, args=[object_id])
+    except NoReverseMatch:
+        return None
+
+
+class SearchTable(tables.Table):
+    e_time = tables.DateTimeColumn(verbose_name=_("Time"), format="Y-m-d H:i:s")
+    e_source = tables.Column(verbose_name=_("Source"))
+    e_ct = tables.Column(verbose_name=_("Object type"), orderable=False)
+    e_object = tables.Column(verbose_name=_("Object or subject"), orderable=False, default="")
+    e_name = tables.Column(verbose_name=_("What"))
+    e_detail = tables.Column(verbose_name=_("Detail"), orderable=False, default="")
+    e_actor = tables.Column(verbose_name=_("Actor"), default=_("system"))
+    e_comment = tables.Column(verbose_name=_("Comment or decision"), orderable=False, default="")
+
+    class Meta:
+        attrs = {"class": "list"}
+        order_by = ("-e_time",)
+        sequence = (
+            "e_time",
+            "e_source",
+            "e_ct",
+            "e_object",
+            "e_name",
+            "e_detail",
+            "e_actor",
+            "e_comment",
+        )
+
+    def render_e_source(self, value):
+        from .search import SOURCE_LABELS
+
+        return SOURCE_LABELS.get(value, value)
+
+    def render_e_ct(self, value):
+        model = ContentType.objects.get_for_id(value).model_class()
+        return model._meta.verbose_name if model else value
+
+    def render_e_object(self, record, value):
+        url = _url_for(record["e_ct"], record["e_object_id"])
+        text = f"{value} (#{record['e_object_id']})"
+        if url:
+            return format_html('<a href="{}">{}</a>', url, text)
+        return text
+
+    def render_e_name(self, record, value):
+        from .search import RECORD
+
+        if record["e_source"] == RECORD:
+            from integrity.models import MisconductCategory
+
+            label = dict(MisconductCategory.choices).get(value, value)
+        else:
+            label = value
+        return format_html('{} <code class="muted">{}</code>', label, value)
+
+    def render_e_actor(self, record, value):
+        return record["e_actor_name"] or value
+
+
+def _search(request):
+    from .search import SearchForm, search
+
+    _search_reader(request)
+    form = SearchForm(request.GET or None)
+    data = form.cleaned_data if form.is_valid() else {}
+    return form, search(data)
+
+
+@login_required
+def search_page(request):
+    form, rows = _search(request)
+    table = SearchTable(rows)
+    configure_table(request, table, PAGE_SIZE)
+    return render(request, "audit/search.html", {"form": form, "table": table})
+
+
+@login_required
+def search_csv(request):
+    _form, rows = _search(request)
+    writer = csv.writer(_Echo())
+    header = [
+        "source",
+        "id",
+        "time",
+        "object_type",
+        "object_id",
+        "object",
+        "what",
+        "detail",
+        "actor",
+        "comment",
+    ]
+    types = {}
+
+    def type_of(ct_id):
+        if ct_id not in types:
+            ct = ContentType.objects.get_for_id(ct_id)
+            types[ct_id] = f"{ct.app_label}.{ct.model}"
+        return types[ct_id]
+
+    def lines():
+        yield "\ufeff"  # spreadsheet programs read the Chinese text as UTF-8
+        yield writer.writerow(header)
+        for r in rows.iterator(chunk_size=1000):
+            yield writer.writerow(
+                _cell(v)
+                for v in (
+                    r["e_source"],
+                    r["e_id"],
+                    timezone.localtime(r["e_time"]).isoformat(),
+                    type_of(r["e_ct"]),
+                    r["e_object_id"],
+                    r["e_object"],
+                    r["e_name"],
+                    r["e_detail"],
+                    r["e_actor"] or "",
+                    r["e_comment"],
+                )
+            )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    stamp = timezone.localtime().strftime("%Y%m%d-%H%M")
+    response["Content-Disposition"] = f'attachment; filename="audit-search-{stamp}.csv"'
+    return response
+
+
+@login_required
+def charts(request):
+    from .search import records_chart
+
+    _search_reader(request)
+    return render(request, "audit/charts.html", {"chart": records_chart()})
+
+
+@login_required
+def charts_csv(request):
+    from .search import records_chart
+
+    _search_reader(request)
+    chart = records_chart()
+    writer = csv.writer(_Echo())
+
+    def lines():
+        yield "\ufeff"
+        yield writer.writerow(["year", "kind", "kind_label", "kind_label_other", "records"])
+        for row in chart["rows"]:
+            for kind, n in zip(chart["kinds"], row["cells"], strict=True):
+                yield writer.writerow(
+                    _cell(v) for v in (row["year"], kind["code"], kind["label"], kind["other"], n)
+                )
+
+    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="credit-records-by-kind-and-year.csv"'
+    return response
