@@ -49,9 +49,7 @@ class Command(BaseCommand):
         if anchors:
             from audit.models import TransitionLog
 
-            found = dict(
-                TransitionLog.entries.filter(seq__in=anchors).values_list("seq", "hash")
-            )
+            found = dict(TransitionLog.entries.filter(seq__in=anchors).values_list("seq", "hash"))
             for seq, digest in sorted(anchors.items()):
                 if found.get(seq) != digest:
                     self.stderr.write(
