@@ -20,7 +20,12 @@ with the closing date in ``detail``.
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_field,
+)
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
 from rest_framework.response import Response
@@ -146,6 +151,12 @@ class OfficerCaseSerializer(CaseSerializer):
             }
         ]
 
+    @extend_schema_field(
+        serializers.ListField(
+            child=serializers.DictField(),
+            help_text=_("Evidence files: id, name, size, content_type (officers only)."),
+        )
+    )
     def get_evidence(self, case):
         return [
             {"id": e.pk, "name": e.original_name, "size": e.size, "content_type": e.content_type}

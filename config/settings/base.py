@@ -224,3 +224,11 @@ CELERY_BEAT_SCHEDULE["integrity-finalize-cases"] = {
     "task": "integrity.tasks_cases.finalize_unappealed_cases",
     "schedule": crontab(hour=0, minute=45),
 }
+# API schema names of the misconduct cases' choice sets (integrity/api_cases.py).
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {
+        "MisconductCaseStateEnum": "integrity.models.cases.CaseState",
+        "MisconductCategoryEnum": "integrity.models.records.MisconductCategory",
+        "AppealOutcomeEnum": "integrity.models.cases.AppealOutcome",
+    }
+)
