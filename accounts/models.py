@@ -167,11 +167,32 @@ def normalize_id_number(value):
     """The 18-character PRC resident ID number in one spelling (upper-case X), or None when
     it is not a valid one (GB 11643 / ISO 7064 MOD 11-2 check character, birth date)."""
     from stdnum.cn import ric
+    from stdnum.exceptions import ValidationError as StdnumError
 
     value = (value or "").strip().upper().replace(" ", "")
-    if len(value) != 18 or not ric.is_valid(value):
+    if len(value) != 18 or not value[:17].isdigit() or value[17] != ric.calc_check_digit(value):
+        return None
+    try:
+        ric.get_birth_date(value)
+    except StdnumError:
+        return None
+    # ric.is_valid's last check, the birth place (a county that existed in the birth year):
+    # a look-up in python-stdnum's database, the same for every number of one county and year.
+    if not _birth_place_valid(value[:10]):
         return None
     return value
+
+
+@__import__("functools").lru_cache(maxsize=4096)
+def _birth_place_valid(county_and_year):
+    from stdnum.cn import ric
+    from stdnum.exceptions import ValidationError as StdnumError
+
+    try:
+        ric.get_birth_place(f"{county_and_year}0101000X")
+    except (StdnumError, KeyError):  # KeyError: a place without counties (python-stdnum 2.2)
+        return False
+    return True
 
 
 def _id_hash_key():

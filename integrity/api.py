@@ -19,7 +19,7 @@ from drf_spectacular.utils import (
 )
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.decorators import action
-from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
+from rest_framework.parsers import BaseParser, FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -47,9 +47,12 @@ class BarsField(serializers.ListField):
         return instance.bars
 
 
-class RawJSONParser(JSONParser):
-    """Keeps the JSON body's bytes (checksum of the list; streamed past Django's in-memory
-    limit on request bodies): the view parses them."""
+class RawJSONParser(BaseParser):
+    """Keeps the JSON body's bytes (checksum of the list; read from the request stream, past
+    Django's in-memory limit on form bodies — a list of 100,000 rows is tens of MB): the view
+    parses them. Not a JSONParser subclass, which DRF would feed from ``request.body``."""
+
+    media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None):
         return {"_raw": stream.read() if stream is not None else b""}

@@ -33,7 +33,7 @@ from datetime import date
 from itertools import islice
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum.cn import uscc
@@ -52,6 +52,7 @@ from .models import (
     MisconductCategory,
     Sanction,
     SubjectKind,
+    sanction_bars,
 )
 from .models.records import sanction_errors
 
@@ -89,6 +90,9 @@ KIND_ALIASES = {
     "agency": SubjectKind.AGENCY,
     "service_provider": SubjectKind.SERVICE_PROVIDER,
 }
+# The code lists once (``Choices.values`` builds a new list at every call).
+ACTIONS = tuple(Action.values)
+CATEGORIES = frozenset(MisconductCategory.values)
 MASKED_ID = re.compile(r"^[0-9]{4}\*{10}[0-9]{3}[0-9X]$")
 LIMITS = {"name": 200, "institution": 200, "deciding_body": 200, "legal_basis": 300}
 
@@ -297,9 +301,9 @@ def prepare(raw, source, number):
     category = text["category"]
     if not category:
         errors["category"] = [_("This field is required.")]
-    elif category not in MisconductCategory.values:
+    elif category not in CATEGORIES:
         errors["category"] = [_("Unknown misconduct: %(value)s.") % {"value": category}]
-    bad_bars = [b for b in lists["bars"] if b not in Action.values]
+    bad_bars = [b for b in lists["bars"] if b not in ACTIONS]
     if bad_bars:
         errors["bars"] = [_("Unknown bar: %(codes)s.") % {"codes": ", ".join(bad_bars)}]
     starts_on = _date(text["starts_on"], errors, "starts_on")
@@ -342,7 +346,7 @@ def prepare(raw, source, number):
         "deciding_body": text["deciding_body"],
         "legal_basis": text["legal_basis"],
         "description": text["description"],
-        **{f"bars_{a}": a in lists["bars"] for a in Action.values},
+        **{f"bars_{a}": a in lists["bars"] for a in ACTIONS},
     }
     key = row_key(source, text["decision"], identity, category, starts_on)
     return Row(number, key, identity, fields), None
@@ -445,6 +449,14 @@ def _import_chunk(chunk, source, created_by, result, seen):
     fresh = [r for r in fresh if r.key not in known]
     matcher = Matcher(r.identity for r in fresh)
     records = []
+    common = {
+        "source": CreditRecord.Source.IMPORTED,
+        "source_department": source,
+        "import_batch_id": result.batch.pk if result.batch else None,
+        "created_by_id": created_by.pk if created_by else None,
+        "supersedes_id": None,
+        "created_at": timezone.now(),
+    }
     for row in fresh:
         found = matcher.match(row.identity)
         entry = {"row": row.number, "subject": row.as_given}
@@ -470,23 +482,68 @@ def _import_chunk(chunk, source, created_by, result, seen):
         result._note(found.status, entry)
         if result.dry_run:
             continue
-        record = CreditRecord(
-            **row.fields,
-            **found.fields,
-            source=CreditRecord.Source.IMPORTED,
-            source_department=source,
-            import_key=row.key,
-            import_batch=result.batch,
-            created_by=created_by,
-        )
-        record.derive()
-        record.match_status = found.status
-        records.append(record)
+        values = {**row.fields, **found.fields, **common, "import_key": row.key}
+        # What ``CreditRecord.derive`` fills, for rows that skip ``save``.
+        for action in sanction_bars(values["sanctions"]):
+            values[f"bars_{action}"] = True
+        values["serious_dishonesty"] = Sanction.SERIOUS_DISHONESTY_LIST in values["sanctions"]
+        records.append(values)
     result.created += len(fresh)
     if records:
-        # ignore_conflicts: a concurrent import of the same list may have written a row
-        # since we looked; the count below is then corrected (``_finish``).
-        CreditRecord.objects.bulk_create(records, batch_size=1000, ignore_conflicts=True)
+        insert_records(records)
+
+
+def insert_records(rows):
+    """Write ``rows`` (dicts of column values), skipping import keys already present: a
+    concurrent import of the same list may have written a row since we looked (the count is
+    then corrected by ``_finish``). PostgreSQL: COPY into a temporary table, then one
+    ``INSERT … ON CONFLICT DO NOTHING``; elsewhere ``bulk_create``."""
+    if connection.vendor == "postgresql":
+        return _copy_insert(rows)
+    fields = {f.attname for f in CreditRecord._meta.concrete_fields}
+    CreditRecord.objects.bulk_create(
+        [CreditRecord(**{k: v for k, v in r.items() if k in fields}) for r in rows],
+        batch_size=1000,
+        ignore_conflicts=True,
+    )
+
+
+#: COPY's text format: backslash, tab, newline and carriage return escaped.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value):
+    if value is None:
+        return "\\N"
+    if value is True:
+        return "t"
+    if value is False:
+        return "f"
+    if isinstance(value, str):
+        return value.translate(_COPY_ESCAPES)
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False).translate(_COPY_ESCAPES)
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _copy_insert(rows):
+    table = CreditRecord._meta.db_table
+    columns = [f.column for f in CreditRecord._meta.concrete_fields if not f.primary_key]
+    attnames = [f.attname for f in CreditRecord._meta.concrete_fields if not f.primary_key]
+    buffer = io.StringIO()
+    for row in rows:
+        buffer.write("\t".join(_copy_value(row.get(a)) for a in attnames))
+        buffer.write("\n")
+    buffer.seek(0)
+    quoted = ", ".join(connection.ops.quote_name(c) for c in columns)
+    # Table and column names come from our model, never from the file.
+    create = f"CREATE TEMPORARY TABLE IF NOT EXISTS integrity_import_rows ON COMMIT DROP AS SELECT {quoted} FROM {table} WITH NO DATA"  # noqa: S608, E501
+    insert = f"INSERT INTO {table} ({quoted}) SELECT {quoted} FROM integrity_import_rows ON CONFLICT (import_key) DO NOTHING"  # noqa: S608, E501
+    with connection.cursor() as cursor:
+        cursor.execute(create)
+        cursor.execute("TRUNCATE integrity_import_rows")
+        cursor.copy_expert(f"COPY integrity_import_rows ({quoted}) FROM STDIN", buffer)
+        cursor.execute(insert)
 
 
 def _finish(result):

@@ -87,13 +87,17 @@ UNMATCHED = Match(MatchStatus.UNMATCHED)
 
 
 def _chunks(values):
+    from django.db import connection
+
     values = list(values)
-    for i in range(0, len(values), IN_CHUNK):
-        yield values[i : i + IN_CHUNK]
+    # PostgreSQL takes long IN lists well (one scan instead of many); SQLite caps parameters.
+    size = IN_CHUNK * 10 if connection.vendor == "postgresql" else IN_CHUNK
+    for i in range(0, len(values), size):
+        yield values[i : i + size]
 
 
 def _unique(ids):
-    return list(dict.fromkeys(ids))
+    return sorted(set(ids))
 
 
 class Matcher:

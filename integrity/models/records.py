@@ -136,6 +136,7 @@ class CreditRecord(models.Model):
     subject_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("person"),
+        db_index=False,  # (subject, starts_on) below serves it
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -144,6 +145,7 @@ class CreditRecord(models.Model):
     subject_institution = models.ForeignKey(
         Institution,
         verbose_name=_("institution"),
+        db_index=False,  # (subject, starts_on) below serves it
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -152,6 +154,7 @@ class CreditRecord(models.Model):
     subject_agency = models.ForeignKey(
         Agency,
         verbose_name=_("agency"),
+        db_index=False,  # (subject, starts_on) below serves it
         null=True,
         blank=True,
         on_delete=models.PROTECT,
@@ -384,7 +387,7 @@ def sanction_errors(sanctions, ends_on):
     errors = []
     if not isinstance(sanctions, list | tuple):
         return [_("Give the sanctions as a list of codes.")]
-    unknown = [str(c) for c in sanctions if c not in Sanction.values]
+    unknown = [str(c) for c in sanctions if c not in SANCTION_BARS]
     if unknown:
         errors.append(_("Unknown sanction: %(codes)s.") % {"codes": ", ".join(unknown)})
     if Sanction.PERMANENT_BAR in sanctions and ends_on is not None:

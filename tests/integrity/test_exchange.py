@@ -255,3 +255,10 @@ def test_our_export_imports_elsewhere_in_the_same_format(officer):
     result = exchange.import_records(rows, source="另一部门", created_by=officer, dry_run=True)
     assert (result.created, result.matched, result.rejected) == (1, 1, [])
     assert result.report["matched"][0]["user"] == person.pk
+
+
+def test_text_with_tabs_newlines_and_backslashes_survives(officer):
+    text = 'a\tb\nc\\d\r\n"e",f'
+    result = run([row(name="孙七", description=text, legal_basis="\\N")], officer)
+    record = CreditRecord.objects.get(import_batch=result.batch)
+    assert (record.description, record.legal_basis) == (text, "\\N")
