@@ -359,3 +359,39 @@ def test_reviewer_reports_intercession_from_the_assignment_page(login):
     other = login(f.reviewer())
     assert other.post(url, {"who": "x", "what": "y"}).status_code == 404
     assert MisconductCase.objects.count() == 1
+
+
+def test_officer_page_renders_in_every_state_with_its_forms(login):
+    officer = f.integrity_officer()
+    subject = f.applicant()
+    client = login(officer)
+    case = open_case(officer, subject=subject)
+    url = reverse("integrity:case_detail", args=[case.pk])
+    expected = {
+        "reported": "steps/investigate/",
+        "investigating": "steps/decide/",
+        "decided": "steps/finalize/",
+        "appealed": "steps/decide_appeal/",
+    }
+    html = client.get(url).content.decode()
+    assert expected["reported"] in html and "steps/dismiss/" in html
+    case = cases.case_transition(case=case, name="investigate", user=officer)
+    assert expected["investigating"] in client.get(url).content.decode()
+    today = timezone.localdate()
+    case = cases.case_transition(
+        case=case,
+        name="decide",
+        user=officer,
+        data={
+            "findings": "属实。",
+            "kind": "plagiarism",
+            "sanctions": ["warning"],
+            "starts_on": today,
+            "deciding_body": "上海市科学技术委员会",
+        },
+    )
+    html = client.get(url).content.decode()
+    assert expected["decided"] in html and "my-cases" not in html
+    cases.case_transition(case=case, name="appeal", user=subject, comment="不服。")
+    html = client.get(url).content.decode()
+    assert expected["appealed"] in html and 'name="appeal-outcome"' in html
