@@ -46,10 +46,10 @@ def parse_args(argv=None):
 
 
 def id_number(n):
-    from stdnum.cn import ric
-
     # Born 1950-01-01 + n // 1000 days (ISO dates stay valid), sequence n % 1000.
     from datetime import date, timedelta
+
+    from stdnum.cn import ric
 
     born = date(1950, 1, 1) + timedelta(days=n // 1000)
     body = f"310101{born:%Y%m%d}{n % 1000:03d}"
@@ -82,8 +82,11 @@ def load_people(users, out):
     out(f"Loading {users:,} users at 500 institutions ...")
     institutions = Institution.objects.bulk_create(
         [
-            Institution(name=f"导入测试研究院{i}", name_en=f"Import Institute {i}",
-                        credit_code=credit_code(500_000 + i))  # fmt: skip
+            Institution(
+                name=f"导入测试研究院{i}",
+                name_en=f"Import Institute {i}",
+                credit_code=credit_code(500_000 + i),
+            )  # fmt: skip
             for i in range(500)
         ],
         ignore_conflicts=True,
@@ -161,8 +164,11 @@ def as_csv(rows, path):
 
 def as_json(rows, path):
     records = [
-        {**r, "bars": [b for b in r["bars"].split(";") if b],
-         "sanctions": [s for s in r["sanctions"].split(";") if s]}  # fmt: skip
+        {
+            **r,
+            "bars": [b for b in r["bars"].split(";") if b],
+            "sanctions": [s for s in r["sanctions"].split(";") if s],
+        }  # fmt: skip
         for r in rows
     ]
     with open(path, "w", encoding="utf-8") as f:
@@ -251,8 +257,10 @@ def main(argv=None):
             results[label] = {
                 "seconds": round(seconds, 2),
                 "rows_per_second": round(rate),
-                **{k: data[k] for k in ("created", "duplicates", "matched", "ambiguous",
-                                        "unmatched")},  # fmt: skip
+                **{
+                    k: data[k]
+                    for k in ("created", "duplicates", "matched", "ambiguous", "unmatched")
+                },  # fmt: skip
                 "rejected": len(data["rejected"]),
             }
             out(f"{label:>9}: {seconds:6.1f} s  {rate:8,.0f} rows/s  created {data['created']:,}"

@@ -134,3 +134,32 @@ class RecordFilter(django_filters.FilterSet):
         if value == RecordStatus.UPCOMING:
             return live.filter(starts_on__gt=today)
         return queryset
+
+
+class ImportForm(forms.Form):
+    """An integrity list from another department (CSV or JSON, integrity.exchange)."""
+
+    source = forms.CharField(
+        label=_("Sending department"),
+        max_length=200,
+        required=False,
+        help_text=_("Required for CSV files; a JSON file names its own source."),
+    )
+    file = forms.FileField(
+        label=_("List file (CSV or JSON)"),
+        help_text=_(
+            "Columns: subject_kind, id_number, orcid, credit_code, name, institution, "
+            "category, bars, sanctions, starts_on, ends_on, decision, deciding_body, "
+            "legal_basis, description."
+        ),
+    )
+    dry_run = forms.BooleanField(
+        label=_("Preview only (dry run): check and match, write nothing"),
+        required=False,
+        initial=True,
+    )
+
+
+class ImportConfirmForm(forms.Form):
+    token = forms.RegexField(regex=r"^[0-9a-f]{32}$", widget=forms.HiddenInput)
+    source = forms.CharField(max_length=200, required=False, widget=forms.HiddenInput)

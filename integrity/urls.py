@@ -72,3 +72,25 @@ urlpatterns += [
     path("credit/<slug:kind>/", views_credit.credit_list, name="credit_list_kind"),
     path("credit/<slug:kind>/<int:pk>/", views_credit.credit_detail, name="credit_detail"),
 ]
+
+# --- exchange with other departments (integrity/views_exchange.py) ---
+from . import views_exchange  # noqa: E402
+
+urlpatterns += [
+    path("exchange/imports/", views_exchange.import_list, name="import_list"),
+    path("exchange/import/", views_exchange.import_start, name="import_start"),
+    path("exchange/import/confirm/", views_exchange.import_confirm, name="import_confirm"),
+    path("exchange/imports/<int:pk>/", views_exchange.import_detail, name="import_detail"),
+    path("exchange/export/", views_exchange.export_page, name="export"),
+    path(
+        "exchange/export/serious-dishonesty.<slug:fmt>",
+        views_exchange.export_download,
+        name="export_download",
+    ),
+    path(
+        "exchange/export/serious-dishonesty.<slug:fmt>.sha256",
+        views_exchange.export_download,
+        {"sidecar": True},
+        name="export_sidecar",
+    ),
+]
