@@ -27,7 +27,7 @@ def days(n):
 
 
 BAR_FLAGS = {Action.APPLY: "bars_apply", Action.REVIEW: "bars_review",
-             Action.RECEIVE_FUNDS: "bars_receive_funds"}  # fmt: skip
+             Action.RECEIVE_FUNDS: "bars_receive_funds", Action.MANAGE: "bars_manage"}  # fmt: skip
 
 
 @pytest.mark.parametrize("barred", list(Action))
