@@ -63,16 +63,6 @@ urlpatterns += [
     path("credit/<slug:kind>/<int:pk>/", views_credit.credit_detail, name="credit_detail"),
 ]
 
-# --- credit and gates ---
-from . import views_credit  # noqa: E402
-
-urlpatterns += [
-    path("affected/", views_credit.affected, name="affected"),
-    path("credit/", views_credit.credit_list, name="credit_list"),
-    path("credit/<slug:kind>/", views_credit.credit_list, name="credit_list_kind"),
-    path("credit/<slug:kind>/<int:pk>/", views_credit.credit_detail, name="credit_detail"),
-]
-
 # --- exchange with other departments (integrity/views_exchange.py) ---
 from . import views_exchange  # noqa: E402
 
