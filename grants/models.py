@@ -325,7 +325,14 @@ class ProjectState(models.TextChoices):
     FINAL_REVIEW = "final_review", _("Final review")
     COMPLETED = "completed", _("Completed")
     FAILED = "failed", _("Failed")
+    CLOSED = "closed", _("Closed without passing")
     TERMINATED = "terminated", _("Terminated")
+
+
+P = ProjectState
+#: States in which money may be released (never while a hold stands).
+PROJECT_FUNDED_STATES = [P.ACTIVE, P.MIDTERM_REVIEW, P.FINAL_REVIEW]
+PROJECT_OPEN_STATES = [P.CONTRACTING, P.ACTIVE, P.MIDTERM_REVIEW, P.FINAL_REVIEW]
 
 
 class Project(ConcurrentTransitionMixin, models.Model):
@@ -356,6 +363,88 @@ class Project(ConcurrentTransitionMixin, models.Model):
 
     def __str__(self):
         return f"{self.number} {self.application.title}"
+
+    # The rules predicates take (instance, user); a project answers through its proposal.
+
+    @transition(
+        field=state,
+        source=P.CONTRACTING,
+        target=P.ACTIVE,
+        permission=rules.manages_project,
+        custom={"label": _("Contract signed: start the project")},
+    )
+    def sign(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=P.ACTIVE,
+        target=P.MIDTERM_REVIEW,
+        permission=rules.is_project_pi,
+        custom={"label": _("Submit the mid-term report")},
+    )
+    def submit_midterm(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=P.MIDTERM_REVIEW,
+        target=P.ACTIVE,
+        permission=rules.manages_project,
+        custom={"label": _("Pass the mid-term check")},
+    )
+    def pass_midterm(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=P.ACTIVE,
+        target=P.FINAL_REVIEW,
+        permission=rules.is_project_pi,
+        custom={"label": _("Submit for final evaluation")},
+    )
+    def submit_final(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=P.FINAL_REVIEW,
+        target=P.COMPLETED,
+        permission=rules.manages_project,
+        custom={"label": _("Accept: evaluation passed")},
+    )
+    def accept(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=P.FINAL_REVIEW,
+        target=P.FAILED,
+        permission=rules.manages_project,
+        custom={"label": _("Fail the final evaluation"), "needs_comment": True},
+    )
+    def fail(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=P.FINAL_REVIEW,
+        target=P.CLOSED,
+        permission=rules.manages_project,
+        custom={"label": _("Close without passing"), "needs_comment": True},
+    )
+    def close(self, *, by=None, comment="", log_data=None):
+        pass
+
+    @transition(
+        field=state,
+        source=[P.CONTRACTING, P.ACTIVE, P.MIDTERM_REVIEW],
+        target=P.TERMINATED,
+        permission=rules.manages_project,
+        custom={"label": _("Terminate the project"), "needs_comment": True},
+    )
+    def terminate(self, *, by=None, comment="", log_data=None):
+        pass
 
 
 # --- public notice: objections (公示异议) --------------------------------------------------

@@ -33,3 +33,18 @@ def is_institution_admin(application, user):
 def manages(application, user):
     """Program officers, and agency staff for the programs delegated to their agency."""
     return can_manage_program(user, application.call.program_id) and not is_party(application, user)
+
+
+# --- projects: the same people, through the project's proposal ------------------------------
+
+
+def is_project_pi(project, user):
+    return is_pi(project.application, user)
+
+
+def is_project_institution_admin(project, user):
+    return is_institution_admin(project.application, user)
+
+
+def manages_project(project, user):
+    return manages(project.application, user)

@@ -9,6 +9,7 @@ from django.utils import translation
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "state-machines"
 MACHINES = {
     "application.dot": "grants.Application",
+    "project.dot": "grants.Project",
     "reviewassignment.dot": "review.ReviewAssignment",
     "misconductcase.dot": "integrity.MisconductCase",
 }

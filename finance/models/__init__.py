@@ -1,0 +1,1 @@
+"""Finance models, one module per part; import from ``finance.models``."""
