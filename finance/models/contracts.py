@@ -44,9 +44,7 @@ class Contract(ConcurrentTransitionMixin, models.Model):
     FSM_FIELD = "state"
 
     project = models.OneToOneField(Project, on_delete=models.PROTECT, related_name="contract")
-    state = FSMField(
-        _("state"), default=C.DRAFT, choices=C.choices, protected=True, db_index=True
-    )
+    state = FSMField(_("state"), default=C.DRAFT, choices=C.choices, protected=True, db_index=True)
     starts_on = models.DateField(_("start"), null=True, blank=True)
     ends_on = models.DateField(_("end"), null=True, blank=True)
     pi_signed_by = models.ForeignKey(
