@@ -20,6 +20,7 @@ from accounts.roles import Role
 
 from . import chain
 from .models import TransitionLog
+from .selectors import visible_entries
 
 RECORD = "record"
 SOURCES = [
@@ -117,8 +118,10 @@ def _text(value):
     return Value(value, output_field=CharField())
 
 
-def _log_rows(kinds, data, start, end, record_ids):
+def _log_rows(kinds, data, start, end, record_ids, user=None):
     entries = TransitionLog.entries.filter(kind__in=kinds)
+    if user is not None:
+        entries = visible_entries(user, entries)
     if data.get("subject"):
         match = Q(object_repr__icontains=data["subject"])
         if record_ids is not None:  # the entries about the subject's credit records
@@ -202,7 +205,7 @@ def _record_rows(data, start, end):
     )
 
 
-def search(data):
+def search(data, user=None):
     """The union of matching log entries and credit records: rows of :data:`COLUMNS`,
     newest first (sortable by those names). ``data`` is a valid SearchForm's cleaned data."""
     sources = set(data.get("sources") or [s for s, _label in SOURCES])
@@ -217,7 +220,7 @@ def search(data):
     parts = []
     kinds = [k for k in (chain.TRANSITION, chain.EVENT) if k in sources]
     if kinds:
-        parts.append(_log_rows(kinds, data, start, end, record_ids))
+        parts.append(_log_rows(kinds, data, start, end, record_ids, user))
     if want_records:
         parts.append(_record_rows(data, start, end))
     if not parts:

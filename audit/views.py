@@ -20,6 +20,7 @@ from accounts.roles import Role
 from config.tables import configure as configure_table
 
 from .models import TransitionLog
+from .selectors import visible_entries
 
 PAGE_SIZE = 50
 
@@ -166,7 +167,9 @@ class LogTable(tables.Table):
 def _filtered(request):
     if not may_read(request.user):
         raise Http404
-    queryset = TransitionLog.objects.select_related("actor", "content_type")
+    queryset = visible_entries(
+        request.user, TransitionLog.objects.select_related("actor", "content_type")
+    )
     return LogFilter(request.GET or None, queryset=queryset)
 
 
@@ -321,7 +324,7 @@ def _search(request):
     _search_reader(request)
     form = SearchForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
-    return form, search(data)
+    return form, search(data, user=request.user)
 
 
 @login_required

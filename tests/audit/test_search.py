@@ -317,3 +317,34 @@ def test_charts_without_records(login):
     response = login(auditor()).get(reverse("audit:charts"))
     assert response.context["chart"]["total"] == 0
     assert "<svg" not in response.content.decode()
+
+
+def test_case_files_stay_out_of_officers_log_views(login):
+    """Program officers read the log, but not the transitions of misconduct cases."""
+    from audit.models import TransitionLog
+    from integrity import cases
+    from tests import factories as f
+
+    investigator = f.integrity_officer()
+    case = cases.case_report(
+        channel="paper",
+        title="论文抄袭举报",
+        allegation="申报书大段抄袭已发表论文。",
+        subjects=[{"user": f.applicant()}],
+        reporter_user=investigator,
+        created_by=investigator,
+    )
+    cases.case_transition(case=case, name="investigate", user=investigator)
+    case_entries = set(
+        TransitionLog.objects.filter(content_type__app_label="integrity").values_list(
+            "pk", flat=True
+        )
+    )
+    assert case_entries
+
+    def shown(user):
+        page = login(user).get(reverse("audit:log"))
+        return {row.record.pk for row in page.context["table"].page.object_list}
+
+    assert shown(f.officer()).isdisjoint(case_entries)
+    assert case_entries <= shown(f.auditor())
