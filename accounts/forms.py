@@ -59,10 +59,36 @@ class LoginForm(OTPAuthenticationFormMixin, AuthenticationForm):
 
 
 class ProfileForm(forms.ModelForm):
+    id_number = forms.CharField(
+        label=_("Resident ID number"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+        help_text=_(
+            "Optional; used only to match research-integrity records across departments. "
+            "It is kept as a keyed hash and shown masked, never in full."
+        ),
+    )
+
     class Meta:
         model = User
         fields = ["full_name", "email", "language", "country", "orcid"]
         help_texts = {"orcid": _("16 characters, e.g. 0000-0002-1825-0097.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.id_number_masked:
+            self.fields["id_number"].help_text = _(
+                "On file: %(masked)s. Type a new number to replace it."
+            ) % {"masked": self.instance.id_number_masked}
+
+    def clean_id_number(self):
+        from .models import normalize_id_number
+
+        value = (self.cleaned_data.get("id_number") or "").strip()
+        if value and normalize_id_number(value) is None:
+            raise forms.ValidationError(_("Enter a valid 18-character resident ID number."))
+        return value
 
     def clean_orcid(self):
         value = (self.cleaned_data.get("orcid") or "").strip()

@@ -1,4 +1,4 @@
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import models
@@ -184,7 +184,7 @@ def normalize_id_number(value):
     return value
 
 
-@__import__("functools").lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096)
 def _birth_place_valid(county_and_year):
     from stdnum.cn import ric
     from stdnum.exceptions import ValidationError as StdnumError

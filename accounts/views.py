@@ -10,6 +10,7 @@ from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
 from django.db.models import Count, Q
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -103,9 +104,12 @@ def profile(request):
     form = ProfileForm(request.POST or None, instance=User.objects.get(pk=user.pk))
     if request.method == "POST" and form.is_valid():
         try:
-            services.profile_update(
-                user=user, **{name: form.cleaned_data[name] for name in form.Meta.fields}
-            )
+            with transaction.atomic():
+                services.profile_update(
+                    user=user, **{name: form.cleaned_data[name] for name in form.Meta.fields}
+                )
+                if form.cleaned_data.get("id_number"):
+                    services.user_set_id_number(user=user, id_number=form.cleaned_data["id_number"])
         except ValidationError as exc:
             apply_errors(form, exc)
         else:

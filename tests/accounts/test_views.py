@@ -349,3 +349,29 @@ def test_institution_list_queries_do_not_grow_with_rows(login, django_assert_num
     with django_assert_num_queries(count):
         response = client.get(url)
     assert response.context["table"].paginator.count == 30
+
+
+def test_profile_keeps_a_resident_id_only_as_hash_and_mask(login):
+    from accounts.models import User
+    from tests import factories as f
+
+    user = f.applicant()
+    client = login(user)
+    data = {
+        "full_name": user.full_name,
+        "email": user.email,
+        "language": "en",
+        "country": "CN",
+        "orcid": "",
+    }
+    refused = client.post(reverse("accounts:profile"), {**data, "id_number": "110101199003070000"})
+    assert "id_number" in refused.context["form"].errors
+    assert User.objects.get(pk=user.pk).id_number_hash == ""
+    number = "11010519491231002X"
+    client.post(reverse("accounts:profile"), {**data, "id_number": number})
+    stored = User.objects.get(pk=user.pk)
+    assert stored.id_number_hash and number not in stored.id_number_hash
+    assert stored.id_number_masked.startswith("1101") and stored.id_number_masked.endswith("002X")
+    page = client.get(reverse("accounts:profile"))
+    assert number not in page.content.decode()
+    assert stored.id_number_masked in page.content.decode()
