@@ -36,3 +36,67 @@ class MilestoneAdmin(admin.ModelAdmin):
 class KPIAdmin(admin.ModelAdmin):
     list_display = ("id", "project", "indicator", "target_value", "unit")
     list_select_related = ("project",)
+
+
+# --- evaluation (finance/models/evaluation.py) ---
+from .models import (  # noqa: E402
+    FinalEvaluation,
+    FollowOnRule,
+    MidtermReport,
+    PanelOpinion,
+    ProgramBar,
+    STReport,
+)
+
+
+@admin.register(FollowOnRule)
+class FollowOnRuleAdmin(admin.ModelAdmin):
+    """The follow-on rule per program and grade (no program: the default)."""
+
+    list_display = ("program", "grade", "eligible", "max_share", "bar_years", "recover_funds")
+    list_filter = ("grade", "eligible")
+    list_select_related = ("program",)
+
+
+@admin.register(MidtermReport)
+class MidtermReportAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "decision", "submitted_at", "decided_at")
+    list_filter = ("decision",)
+    list_select_related = ("project",)
+    search_fields = ("project__number",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(FinalEvaluation)
+class FinalEvaluationAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "outcome", "grade", "decided_at", "notice_ends_at")
+    list_filter = ("outcome", "grade")
+    list_select_related = ("project",)
+    search_fields = ("project__number",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PanelOpinion)
+class PanelOpinionAdmin(admin.ModelAdmin):
+    list_display = ("id", "evaluation", "expert", "recommendation", "grade")
+    list_select_related = ("evaluation__project", "expert")
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(STReport)
+class STReportAdmin(admin.ModelAdmin):
+    list_display = ("id", "project", "title", "published_at")
+    list_select_related = ("project",)
+    search_fields = ("title", "project__number")
+
+
+@admin.register(ProgramBar)
+class ProgramBarAdmin(admin.ModelAdmin):
+    list_display = ("id", "user", "program", "project", "starts_on", "ends_on")
+    list_select_related = ("user", "program", "project")

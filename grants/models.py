@@ -542,3 +542,18 @@ class Objection(ConcurrentTransitionMixin, models.Model):
     )
     def dismiss(self, *, by=None, comment="", log_data=None):
         pass
+
+
+# --- follow-on funding (finance issue 5): a follow-on proposal names the project it continues;
+# the call's rule is enforced by a submission validator that finance registers. ---
+Application.add_to_class(
+    "predecessor",
+    models.ForeignKey(
+        Project,
+        verbose_name=_("follow-on of project"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="follow_ons",
+    ),
+)
