@@ -57,3 +57,23 @@ urlpatterns = [
     path("integrity/check/", integrity_api.CheckView.as_view(), name="integrity-check"),
     path("", include(router.urls)),
 ]
+
+# --- finance: evaluation and follow-on (finance/api_evaluation.py) ---
+from finance import api_evaluation as finance_api_evaluation  # noqa: E402
+
+urlpatterns.insert(
+    0,
+    path(
+        "projects/<int:pk>/evaluation/",
+        finance_api_evaluation.ProjectEvaluationView.as_view(),
+        name="project-evaluation",
+    ),
+)
+urlpatterns.insert(
+    0,
+    path(
+        "projects/<int:pk>/follow-on/",
+        finance_api_evaluation.ProjectFollowOnView.as_view(),
+        name="project-follow-on",
+    ),
+)

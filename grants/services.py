@@ -313,6 +313,7 @@ def application_submit(*, application, user, comment=""):
             raise ValidationError(errors)
         _check_limits(application)
         _check_integrity(application, viewer=user)
+        run_submission_validators(application)
         if not application.number:
             application.number = _next_number(application, now)
         application.submitted_at = now
@@ -485,3 +486,20 @@ def _check_award_funds(application, user):
         viewer=user,
         roles=_integrity_roles(application),
     )
+
+
+# --- submission validators: checks other apps add without grants importing them (finance's
+# follow-on rule and program bars register here in their AppConfig.ready()) ---
+SUBMISSION_VALIDATORS = []
+
+
+def register_submission_validator(validator):
+    """``validator(application)`` raises WorkflowError / ValidationError to refuse a submission."""
+    if validator not in SUBMISSION_VALIDATORS:
+        SUBMISSION_VALIDATORS.append(validator)
+    return validator
+
+
+def run_submission_validators(application):
+    for validator in SUBMISSION_VALIDATORS:
+        validator(application)
