@@ -12,6 +12,7 @@ MACHINES = {
     "project.dot": "grants.Project",
     "reviewassignment.dot": "review.ReviewAssignment",
     "misconductcase.dot": "integrity.MisconductCase",
+    "contract.dot": "finance.Contract",
 }
 
 
