@@ -77,3 +77,11 @@ urlpatterns.insert(
         name="project-follow-on",
     ),
 )
+
+# --- finance: projects (finance/api_projects.py) ---
+from finance import api_projects as finance_api_projects  # noqa: E402
+
+projects_router = DefaultRouter()
+projects_router.include_root_view = False
+projects_router.register("projects", finance_api_projects.ProjectViewSet, basename="project")
+urlpatterns.insert(0, path("", include(projects_router.urls)))

@@ -357,3 +357,14 @@ def contract_transition(*, contract, name, user, comment=""):
                 project, "sign", user=user, comment=comment, log_data={"contract_sha256": sha}
             )
     return current
+
+
+def project_transition(*, project, name, user, comment=""):
+    """A step of the project machine. ``sign`` is not taken directly: the project starts
+    with the funder's signature of the contract (:func:`contract_transition`)."""
+    if name == "sign":
+        raise WorkflowError(
+            "invalid_transition",
+            _("The project starts when the funder signs the contract."),
+        )
+    return workflow.perform(project, name, user=user, comment=comment)
