@@ -25,5 +25,18 @@ def log_transition(sender, instance, name, source, target, method_kwargs=None, *
         actor=actor if getattr(actor, "is_authenticated", False) else None,
         actor_roles=sorted(getattr(actor, "role_names", ()) or ()),
         comment=method_kwargs.get("comment", "") or "",
-        data=method_kwargs.get("log_data") or {},
+        data=with_agency(method_kwargs.get("log_data") or {}, actor),
     )
+
+
+# --- agencies (issue 5) ---
+
+
+def with_agency(data, actor):
+    """``data`` with the agency's name when the actor acts as agency staff: an agency's
+    actions carry its name in the log (set before the row is written, so the chain hashes
+    it)."""
+    agency_id = getattr(actor, "agency_id", None)
+    if not agency_id or "agency_staff" not in (getattr(actor, "role_names", ()) or ()):
+        return data
+    return {**data, "agency": actor.agency.name, "agency_id": agency_id}

@@ -100,3 +100,80 @@ class STReportAdmin(admin.ModelAdmin):
 class ProgramBarAdmin(admin.ModelAdmin):
     list_display = ("id", "user", "program", "project", "starts_on", "ends_on")
     list_select_related = ("user", "program", "project")
+
+
+# --- agencies and other funding modes (issue 5) ---
+
+from programs.models import Delegation  # noqa: E402
+
+from .models import (  # noqa: E402
+    AgencyGrade,
+    BlockGrant,
+    ModePayment,
+    PostSubsidy,
+    Redemption,
+    ServiceProvider,
+    Voucher,
+    VoucherPayout,
+)
+
+
+@admin.register(Delegation)
+class DelegationAdmin(admin.ModelAdmin):
+    list_display = ("program", "agency", "starts_on", "ends_on")
+    list_select_related = ("program", "agency")
+    list_filter = ("agency",)
+
+
+@admin.register(AgencyGrade)
+class AgencyGradeAdmin(admin.ModelAdmin):
+    list_display = ("agency", "year", "score", "grade")
+    list_select_related = ("agency",)
+    list_filter = ("year", "grade")
+
+
+@admin.register(BlockGrant)
+class BlockGrantAdmin(admin.ModelAdmin):
+    list_display = ("program", "institution", "year", "amount", "grade", "next_amount")
+    list_select_related = ("program", "institution")
+    list_filter = ("year", "grade")
+
+
+@admin.register(PostSubsidy)
+class PostSubsidyAdmin(admin.ModelAdmin):
+    list_display = ("title", "program", "institution", "amount_requested", "status")
+    list_select_related = ("program", "institution")
+    list_filter = ("status",)
+
+
+@admin.register(ModePayment)
+class ModePaymentAdmin(admin.ModelAdmin):
+    list_display = ("id", "post_subsidy", "amount", "paid_on")
+    list_select_related = ("post_subsidy",)
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ServiceProvider)
+class ServiceProviderAdmin(admin.ModelAdmin):
+    list_display = ("name", "credit_code", "operating_since", "posted_on", "admitted_on")
+    search_fields = ("name", "credit_code")
+
+
+@admin.register(Voucher)
+class VoucherAdmin(admin.ModelAdmin):
+    list_display = ("id", "holder_kind", "enterprise", "team_name", "year", "amount")
+    list_select_related = ("enterprise",)
+    list_filter = ("year", "holder_kind")
+
+
+@admin.register(VoucherPayout)
+class VoucherPayoutAdmin(admin.ModelAdmin):
+    list_display = ("year", "quarter", "total")
+
+
+@admin.register(Redemption)
+class RedemptionAdmin(admin.ModelAdmin):
+    list_display = ("contract_number", "voucher", "provider", "amount", "payout")
+    list_select_related = ("voucher", "provider", "payout")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views_evaluation, views_projects
+from . import views_agencies, views_evaluation, views_modes, views_projects
 
 app_name = "finance"
 urlpatterns = [
@@ -32,5 +32,18 @@ urlpatterns = [
     path("<int:pk>/evaluation/decide/", views_evaluation.evaluate, name="evaluation_decide"),
     path("<int:pk>/follow-on/", views_evaluation.follow_on, name="follow_on"),
     # --- agencies ---
+    path("agencies/delegations/", views_agencies.delegations, name="delegations"),
+    path("agencies/grades/", views_agencies.agency_grades, name="agency_grades"),
     # --- modes ---
+    path(
+        "modes/institutional/<int:program_pk>/", views_modes.institutional, name="institutional"
+    ),
+    path("modes/post-subsidies/", views_modes.post_subsidies, name="post_subsidies"),
+    path("modes/post-subsidies/<int:pk>/", views_modes.post_subsidy, name="post_subsidy"),
+    path("modes/vouchers/", views_modes.vouchers_mine, name="vouchers"),
+    path("modes/vouchers/providers/", views_modes.providers_public, name="providers"),
+    path(
+        "modes/vouchers/providers/manage/", views_modes.providers_manage, name="providers_manage"
+    ),
+    path("modes/vouchers/payout/", views_modes.voucher_payout, name="voucher_payout"),
 ]

@@ -219,3 +219,88 @@ class Call(models.Model):
     @property
     def effective_notice_days(self):
         return self.notice_days if self.notice_days is not None else self.rules["notice_days"]
+
+
+# --- delegations (issue 5: third-party agencies) ---
+
+
+class DelegationQuerySet(models.QuerySet):
+    def in_force(self, on=None):
+        """Delegations covering the day ``on`` (today): ``starts_on`` and ``ends_on`` inclusive."""
+        on = on or timezone.localdate()
+        return self.filter(starts_on__lte=on, ends_on__gte=on)
+
+
+class Delegation(models.Model):
+    """The commission delegates a program to an agency, for a scope and a period.
+
+    The period covers ``starts_on`` and ``ends_on`` inclusive: the agency's staff manage the
+    program up to the end of ``ends_on`` and lose it the day after. ``Program.agency`` is the
+    delegate of today (kept in sync by ``programs.services`` and a daily task).
+    """
+
+    program = models.ForeignKey(
+        Program, verbose_name=_("program"), on_delete=models.CASCADE, related_name="delegations"
+    )
+    agency = models.ForeignKey(
+        Agency, verbose_name=_("agency"), on_delete=models.PROTECT, related_name="delegations"
+    )
+    selection = models.BooleanField(_("selection (calls, review)"), default=True)
+    process_management = models.BooleanField(_("process management"), default=True)
+    evaluation = models.BooleanField(_("evaluation (mid-term, final)"), default=True)
+    supervision = models.BooleanField(_("supervision"), default=True)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on (inclusive)"))
+    created_by = models.ForeignKey(
+        "accounts.User",
+        verbose_name=_("created by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = DelegationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["program", "-starts_on"]
+        verbose_name = _("delegation")
+        verbose_name_plural = _("delegations")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(ends_on__gte=models.F("starts_on")),
+                name="delegation_ends_after_start",
+            )
+        ]
+        indexes = [models.Index(fields=["agency", "program", "starts_on", "ends_on"])]
+
+    def __str__(self):
+        return f"{self.program.code} → {self.agency} ({self.starts_on} – {self.ends_on})"
+
+    @property
+    def scope(self):
+        return [
+            name
+            for name in ("selection", "process_management", "evaluation", "supervision")
+            if getattr(self, name)
+        ]
+
+    def covers(self, day):
+        return self.starts_on <= day <= self.ends_on
+
+    def clean(self):
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": _("The delegation must end on or after its start.")})
+        if not (self.selection or self.process_management or self.evaluation or self.supervision):
+            raise ValidationError(_("Choose at least one part of the scope."))
+        if self.program_id and self.starts_on and self.ends_on:
+            overlapping = Delegation.objects.filter(
+                program_id=self.program_id,
+                starts_on__lte=self.ends_on,
+                ends_on__gte=self.starts_on,
+            ).exclude(pk=self.pk)
+            if overlapping.exists():
+                raise ValidationError(
+                    {"starts_on": _("The program is already delegated during this period.")}
+                )

@@ -107,3 +107,61 @@ def can_manage_program(user, program_or_id):
 # ``can_manage_program``). The answer is read once per user object, so once per request.
 
 from integrity.services import manage_barred  # noqa: E402  (appended section)
+
+# --- delegations (issue 5) ---
+#
+# ``Delegation`` rows give the period of a delegation (ends_on inclusive). An agency's staff
+# manage a program only while a delegation of it to their agency is in force; a program that
+# was delegated through ``Program.agency`` alone (no Delegation row for that agency) keeps the
+# guardian rule. The answer stays one query (``managed_program_ids`` caches it on the user);
+# a daily task (``sync_delegations``) also moves ``Program.agency`` and the guardian
+# permissions when delegations start and end.
+
+_managed_programs_by_permission = managed_programs
+
+
+def managed_programs(user):  # noqa: F811  (the delegation period on top of the permission)
+    from django.db.models import Exists, OuterRef, Q
+    from django.utils import timezone
+
+    from .models import Delegation
+
+    programs = _managed_programs_by_permission(user)
+    if not user.is_authenticated or user.is_superuser or user.has_role(Role.PROGRAM_OFFICER):
+        return programs
+    agency_id = getattr(user, "agency_id", None)
+    own = Delegation.objects.filter(program=OuterRef("pk"), agency_id=agency_id)
+    return programs.filter(Q(~Exists(own)) | Q(Exists(own.in_force(timezone.localdate()))))
+
+
+def delegate_on(program, on=None):
+    """The agency of the delegation of ``program`` in force on ``on`` (None: none)."""
+    from .models import Delegation
+
+    delegation = (
+        Delegation.objects.in_force(on).filter(program=program).select_related("agency").first()
+    )
+    return delegation.agency if delegation else None
+
+
+def refresh_delegate(program, on=None):
+    """Set ``program.agency`` to today's delegate (when it has delegations) and move the
+    guardian permissions; True when something changed."""
+    if not program.delegations.exists():
+        return False
+    previous = program.agency
+    current = delegate_on(program, on)
+    if (previous.pk if previous else None) == (current.pk if current else None):
+        sync_delegation(program)
+        return False
+    Program.objects.filter(pk=program.pk).update(agency=current)
+    program.agency = current
+    sync_delegation(program, previous_agency=previous)
+    return True
+
+
+def sync_delegations(on=None):
+    """Daily: every delegated program's current delegate and permissions (ended
+    delegations lose their guardian permissions). Returns how many programs changed."""
+    programs = Program.objects.filter(delegations__isnull=False).distinct().select_related("agency")
+    return sum(refresh_delegate(program, on) for program in programs)

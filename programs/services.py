@@ -86,3 +86,73 @@ def call_update(*, call, **fields):
     call.full_clean()
     call.save()
     return call
+
+
+# --- delegations (issue 5) ---
+
+DELEGATION_SCOPE = ("selection", "process_management", "evaluation", "supervision")
+
+
+@transaction.atomic
+def delegation_create(*, program, agency, starts_on, ends_on, created_by=None, **scope):
+    """Delegate ``program`` to ``agency`` for a period (ends_on inclusive) and a scope.
+
+    ``Program.agency`` stays "the delegate of today": set at once when the period has begun,
+    else by the daily ``sync_delegations`` task on ``starts_on``.
+    """
+    from audit import chain
+
+    from .models import Delegation
+    from .permissions import refresh_delegate
+
+    _check_fields(scope, DELEGATION_SCOPE)
+    Program.objects.select_for_update().filter(pk=program.pk).first()
+    delegation = Delegation(
+        program=program,
+        agency=agency,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        created_by=created_by,
+        **scope,
+    )
+    delegation.full_clean()
+    delegation.save()
+    program.refresh_from_db()
+    refresh_delegate(program)
+    chain.record(
+        "programs.delegation_create",
+        program,
+        actor=created_by,
+        data={
+            "delegation": delegation.pk,
+            "agency": agency.name,
+            "agency_id": agency.pk,
+            "scope": delegation.scope,
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+        },
+    )
+    return delegation
+
+
+@transaction.atomic
+def delegation_end(*, delegation, ends_on, actor=None):
+    """End a delegation early (the agency keeps the program up to ``ends_on`` inclusive)."""
+    from audit import chain
+
+    from .permissions import refresh_delegate
+
+    if ends_on < delegation.starts_on:
+        ends_on = delegation.starts_on
+    delegation.ends_on = ends_on
+    delegation.full_clean()
+    delegation.save(update_fields=["ends_on"])
+    program = Program.objects.get(pk=delegation.program_id)
+    refresh_delegate(program)
+    chain.record(
+        "programs.delegation_end",
+        program,
+        actor=actor,
+        data={"delegation": delegation.pk, "agency": delegation.agency.name, "ends_on": ends_on},
+    )
+    return delegation

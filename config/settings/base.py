@@ -232,3 +232,9 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
         "AppealOutcomeEnum": "integrity.models.cases.AppealOutcome",
     }
 )
+
+# Issue 5 (agencies): delegations that began or ended move the program's delegate daily.
+CELERY_BEAT_SCHEDULE["programs-sync-delegations"] = {
+    "task": "programs.tasks.sync_delegations",
+    "schedule": crontab(hour=0, minute=5),
+}

@@ -1,4 +1,5 @@
 """Finance models, one module per part; import from ``finance.models``."""
+from .agencies import AgencyGrade  # noqa: F401
 from .contracts import KPI, ApprovedBudgetLine, Contract, ContractState, Milestone  # noqa: F401
 from .evaluation import (  # noqa: F401
     FinalEvaluation,
@@ -10,4 +11,13 @@ from .evaluation import (  # noqa: F401
     PanelOpinion,
     ProgramBar,
     STReport,
+)
+from .modes import (  # noqa: F401
+    BlockGrant,
+    ModePayment,
+    PostSubsidy,
+    Redemption,
+    ServiceProvider,
+    Voucher,
+    VoucherPayout,
 )
