@@ -238,3 +238,11 @@ CELERY_BEAT_SCHEDULE["programs-sync-delegations"] = {
     "task": "programs.tasks.sync_delegations",
     "schedule": crontab(hour=0, minute=5),
 }
+
+# Final evaluations (finance/models/evaluation.py): their choice sets named for the schema.
+SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
+    {
+        "EvaluationOutcomeEnum": "finance.models.evaluation.Outcome",
+        "PerformanceGradeEnum": "finance.models.evaluation.Grade",
+    }
+)
