@@ -21,6 +21,7 @@ from config.tables import configure as configure_table
 
 from .models import TransitionLog
 from .selectors import visible_entries
+from .workflow import transition_labels
 
 PAGE_SIZE = 50
 
@@ -83,7 +84,10 @@ class LogFilter(django_filters.FilterSet):
             .values_list("transition", flat=True)
             .distinct()
         )
-        self.filters["transition"].extra["choices"] = [(n, n) for n in names]
+        labels = transition_labels()
+        self.filters["transition"].extra["choices"] = [
+            (n, f"{labels[n]} ({n})" if n in labels else n) for n in names
+        ]
 
     def search(self, queryset, name, value):
         return queryset.filter(Q(object_repr__icontains=value) | Q(comment__icontains=value))

@@ -114,3 +114,15 @@ def perform(obj, name, *, user, comment="", log_data=None, locked=False):
                 "invalid_transition", _("The object was changed by someone else; reload it.")
             ) from exc
     return current
+
+
+def transition_labels():
+    """Public transition name → label (reader's language), over every machine."""
+    from django.apps import apps
+
+    labels = {}
+    for model in apps.get_models():
+        if hasattr(model, "FSM_FIELD"):
+            for info in all_transitions(model):
+                labels.setdefault(info.name, info.label)
+    return labels
