@@ -59,7 +59,7 @@ messages: venv
 # The state-machine pictures of docs/, drawn from the code (needs Debian's graphviz for SVG).
 graphs: venv
 	export DJANGO_SETTINGS_MODULE=config.settings.base; \
-	for m in grants.Application grants.Project review.ReviewAssignment integrity.MisconductCase finance.Contract; do \
+	for m in grants.Application grants.Project review.ReviewAssignment integrity.MisconductCase finance.Contract finance.Disbursement finance.BudgetAdjustment; do \
 	  f=docs/state-machines/$$(echo $$m | cut -d. -f2 | tr A-Z a-z); \
 	  $(PY) -c "import django; django.setup(); from django.utils import translation; \
 	    translation.activate('en'); from django.core.management import call_command; \

@@ -85,3 +85,22 @@ projects_router = DefaultRouter()
 projects_router.include_root_view = False
 projects_router.register("projects", finance_api_projects.ProjectViewSet, basename="project")
 urlpatterns.insert(0, path("", include(projects_router.urls)))
+
+# --- money ---
+from rest_framework.routers import SimpleRouter  # noqa: E402
+
+from finance import api_money as finance_api_money  # noqa: E402
+
+money_router = SimpleRouter()
+money_router.register(
+    "disbursements", finance_api_money.DisbursementViewSet, basename="disbursement"
+)
+urlpatterns.insert(0, path("", include(money_router.urls)))
+urlpatterns.insert(
+    0,
+    path(
+        "projects/<int:pk>/ledger/",
+        finance_api_money.ProjectLedgerView.as_view(),
+        name="project-ledger",
+    ),
+)

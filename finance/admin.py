@@ -177,3 +177,67 @@ class VoucherPayoutAdmin(admin.ModelAdmin):
 class RedemptionAdmin(admin.ModelAdmin):
     list_display = ("contract_number", "voucher", "provider", "amount", "payout")
     list_select_related = ("voucher", "provider", "payout")
+
+
+# --- money (finance/models/money.py) ---
+from .models import (  # noqa: E402
+    BudgetAdjustment,
+    Disbursement,
+    ExpenditureLine,
+    ExpenditureReport,
+    LedgerEntry,
+    ProgramMoneyPolicy,
+)
+
+
+@admin.register(ProgramMoneyPolicy)
+class ProgramMoneyPolicyAdmin(admin.ModelAdmin):
+    list_display = ("program", "adjustments_need_funder")
+    list_select_related = ("program",)
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """Money moves through the services (ledger and audit chain), never the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Disbursement)
+class DisbursementAdmin(_ReadOnly):
+    list_display = ("project", "seq", "milestone", "amount", "state", "hold_kind", "due_at")
+    list_filter = ("state", "hold_kind")
+    list_select_related = ("project",)
+    search_fields = ("project__number",)
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(_ReadOnly):
+    list_display = ("project", "kind", "amount", "disbursement", "actor", "created_at")
+    list_filter = ("kind",)
+    list_select_related = ("project", "disbursement", "actor")
+    search_fields = ("project__number",)
+
+
+@admin.register(BudgetAdjustment)
+class BudgetAdjustmentAdmin(_ReadOnly):
+    list_display = ("project", "from_category", "to_category", "amount", "authority", "state")
+    list_filter = ("state", "authority")
+    list_select_related = ("project",)
+
+
+@admin.register(ExpenditureReport)
+class ExpenditureReportAdmin(_ReadOnly):
+    list_display = ("project", "period_start", "period_end", "submitted_by")
+    list_select_related = ("project", "submitted_by")
+
+
+@admin.register(ExpenditureLine)
+class ExpenditureLineAdmin(_ReadOnly):
+    list_display = ("report", "category", "amount")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views_agencies, views_evaluation, views_modes, views_projects
+from . import views_agencies, views_evaluation, views_modes, views_money, views_projects
 
 app_name = "finance"
 urlpatterns = [
@@ -16,6 +16,27 @@ urlpatterns = [
     ),
     path("<int:pk>/steps/<slug:name>/", views_projects.project_step, name="project_step"),
     # --- money ---
+    path("<int:pk>/ledger/", views_money.ledger_page, name="ledger"),
+    path(
+        "<int:pk>/ledger.<str:fmt>",
+        views_money.ledger_export,
+        name="ledger_export",
+    ),
+    path("ledgers.<str:fmt>", views_money.ledger_export_all, name="ledger_export_all"),
+    path("payments/", views_money.payments_queue, name="payments"),
+    path(
+        "payments/<int:pk>/steps/<slug:name>/",
+        views_money.disbursement_step,
+        name="disbursement_step",
+    ),
+    path("<int:pk>/adjustments/", views_money.adjustment_request, name="adjustment_request"),
+    path(
+        "adjustments/<int:pk>/steps/<slug:name>/",
+        views_money.adjustment_step,
+        name="adjustment_step",
+    ),
+    path("<int:pk>/expenditure/", views_money.expenditure_submit, name="expenditure"),
+    path("<int:pk>/recover/", views_money.recover, name="recover"),
     # --- evaluation ---
     path("evaluations/outcomes/", views_evaluation.outcomes, name="evaluation_outcomes"),
     path("<int:pk>/evaluation/", views_evaluation.evaluation_detail, name="evaluation"),

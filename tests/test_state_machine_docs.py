@@ -13,6 +13,8 @@ MACHINES = {
     "reviewassignment.dot": "review.ReviewAssignment",
     "misconductcase.dot": "integrity.MisconductCase",
     "contract.dot": "finance.Contract",
+    "disbursement.dot": "finance.Disbursement",
+    "budgetadjustment.dot": "finance.BudgetAdjustment",
 }
 
 

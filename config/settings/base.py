@@ -239,6 +239,14 @@ CELERY_BEAT_SCHEDULE["programs-sync-delegations"] = {
     "schedule": crontab(hour=0, minute=5),
 }
 
+# Money (finance/tasks_money.py): payments held by an integrity bar are re-checked hourly and
+# paid once the bar has lifted.
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", ()), "finance.tasks_money"]
+CELERY_BEAT_SCHEDULE["finance-recheck-held-payments"] = {
+    "task": "finance.tasks_money.recheck_held_payments",
+    "schedule": crontab(minute=15),
+}
+
 # Final evaluations (finance/models/evaluation.py): their choice sets named for the schema.
 SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
     {

@@ -21,3 +21,17 @@ from .modes import (  # noqa: F401
     Voucher,
     VoucherPayout,
 )
+from .money import (  # noqa: F401
+    AdjustmentState,
+    Authority,
+    BudgetAdjustment,
+    Disbursement,
+    DisbursementState,
+    EntryKind,
+    ExpenditureLine,
+    ExpenditureReport,
+    HoldKind,
+    InstalmentDue,
+    LedgerEntry,
+    ProgramMoneyPolicy,
+)
