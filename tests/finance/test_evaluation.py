@@ -19,6 +19,7 @@ from tests import factories as f
 pytestmark = pytest.mark.django_db
 
 D = Decimal
+QUERIES_OUTCOMES = 6  # the same for 1 and for 30 rows
 
 
 def pdf(name="r.pdf"):
@@ -329,3 +330,36 @@ def test_institution_sees_its_projects_outcomes(login):
     detail = login(admin).get(f"/projects/{project.pk}/evaluation/")
     assert detail.status_code == 200
     assert login(admin).get(f"/projects/{other.pk}/evaluation/").status_code == 404
+
+
+def _decided(n, institution):
+    out = []
+    for _i in range(n):
+        project = in_final_review(applicant=f.applicant(institution=institution))
+        ev.evaluate(project=project, user=f.officer(), grade="good")
+        out.append(project)
+    return out
+
+
+@pytest.mark.parametrize("rows", [1, 30])
+def test_outcomes_list_fixed_queries(login, django_assert_num_queries, rows):
+    institution = f.InstitutionFactory()
+    _decided(rows, institution)
+    client = login(f.institution_admin(institution))
+    client.get("/projects/evaluations/outcomes/")  # warm the session
+    with django_assert_num_queries(QUERIES_OUTCOMES):
+        page = client.get("/projects/evaluations/outcomes/?grade=good")
+    assert page.status_code == 200
+    assert page.content.decode().count("/evaluation/") >= min(rows, 25)
+
+
+def test_public_result_notice_lists_results_in_their_days(client):
+    project = in_final_review()
+    evaluation = ev.evaluate(project=project, user=f.officer(), grade="excellent")
+    page = client.get("/notices/results/")
+    assert page.status_code == 200
+    assert project.number in page.content.decode()
+    FinalEvaluation.objects.filter(pk=evaluation.pk).update(
+        notice_ends_at=timezone.now() - timedelta(seconds=1)
+    )
+    assert project.number not in client.get("/notices/results/").content.decode()
