@@ -309,3 +309,56 @@ def test_agency_grade_page_for_officers_shows_inputs(login):
     )
     assert response.status_code == 302
     assert login(staff).get(reverse("finance:agency_grades")).status_code == 404
+
+
+# --- projects of another agency's program ---------------------------------------------------
+
+
+@pytest.fixture
+def b_project(two_agencies):
+    application = f.set_state(
+        f.ApplicationFactory(call=two_agencies["call"]), "awarded", number="BF-2027-990001"
+    )
+    project = Project.objects.create(
+        application=application, number="XM-2027-990001", approved_budget=Decimal("850000.00")
+    )
+    return project
+
+
+def project_urls(project):
+    return [
+        reverse("finance:project", args=[project.pk]),
+        reverse("finance:budget", args=[project.pk]),
+        reverse("finance:contract_pdf", args=[project.pk]),
+        reverse("finance:evaluation", args=[project.pk]),
+        reverse("finance:follow_on", args=[project.pk]),
+    ]
+
+
+def test_projects_of_another_agency_answer_404(two_agencies, b_project, login, api):
+    a_staff = two_agencies["a_staff"]
+    client = login(a_staff)
+    for url in project_urls(b_project):
+        assert client.get(url).status_code == 404, url
+    for url in (
+        f"/api/v1/projects/{b_project.pk}/",
+        f"/api/v1/projects/{b_project.pk}/evaluation/",
+    ):
+        assert api(a_staff).get(url).status_code == 404, url
+    listed = api(a_staff).get("/api/v1/projects/").json()
+    assert b_project.pk not in [row["id"] for row in listed["results"]]
+    page = client.get(reverse("finance:projects")).content.decode()
+    assert b_project.number not in page
+
+
+def test_project_access_ends_with_the_delegation(two_agencies, b_project, login, api):
+    b_staff = two_agencies["b_staff"]
+    detail = reverse("finance:project", args=[b_project.pk])
+    assert login(b_staff).get(detail).status_code == 200
+    assert api(b_staff).get(f"/api/v1/projects/{b_project.pk}/").status_code == 200
+    Delegation.objects.filter(pk=two_agencies["b_delegation"].pk).update(
+        ends_on=TODAY() - timedelta(days=1)
+    )
+    for url in project_urls(b_project):
+        assert login(b_staff).get(url).status_code == 404, url
+    assert api(b_staff).get(f"/api/v1/projects/{b_project.pk}/").status_code == 404

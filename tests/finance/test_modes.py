@@ -192,3 +192,32 @@ def test_post_subsidy_pages_apply_verify_pay(login):
     officer.post(url, {"action": "pay"})
     assert ModePayment.objects.get().amount == D("800.00")
     assert client.post(url, {"action": "pay"}).status_code == 404
+
+
+def test_post_subsidy_list_queries_do_not_grow_with_rows(login):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    officer = f.officer()
+    program = f.ProgramFactory(funding_mode=FundingMode.POST_SUBSIDY)
+
+    def make(n):
+        for i in range(n):
+            post_subsidy_apply(
+                program=program,
+                applicant=f.applicant(),
+                title=f"成果 {i}",
+                results="结果",
+                amount_requested=D("1000.00"),
+            )
+
+    def count():
+        client = login(officer)
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(reverse("finance:post_subsidies")).status_code == 200
+        return len(ctx)
+
+    make(1)
+    one = count()
+    make(29)
+    assert count() == one
