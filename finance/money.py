@@ -541,3 +541,10 @@ def expenditure_summary(project):
             }  # fmt: skip
         )
     return rows
+
+
+def disbursed_many(projects):
+    """``{project_id: released − recovered}`` for a page of projects in one query."""
+    from .ledger import balances
+
+    return {pk: b.released - b.recovered for pk, b in balances(projects).items()}

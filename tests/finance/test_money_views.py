@@ -198,3 +198,25 @@ def test_api_ledger_and_transition_codes(api):
     assert client.get(f"/api/v1/projects/{project.pk}/ledger/").json()["balance"]["held"] == (
         "510000.00"
     )
+
+
+def test_integrity_affected_list_shows_held_payments(login):
+    project, officer = active()
+    bar_funds(project)
+    d = money.release(first(project), user=officer)
+    response = login(f.integrity_officer()).get("/integrity/affected/")
+    assert response.status_code == 200
+    section = next(s for s in response.context["sections"] if s["kind"].code == "payments")
+    records = {row.record.pk for row in section["table"].page.object_list}
+    assert d.pk in records
+    assert f"/projects/{project.pk}/ledger/" in response.content.decode()
+
+
+def test_disbursed_many_matches_disbursed():
+    project, officer = active()
+    other, _ = active(officer=officer)
+    money.release(first(project), user=officer)
+    assert money.disbursed_many([project, other]) == {
+        project.pk: D("510000.00"),
+        other.pk: D("0.00"),
+    }
