@@ -90,3 +90,31 @@ def test_signatures_and_steps_through_the_api(api):
 def test_anonymous_gets_nothing(api):
     tp.awarded_project()
     assert api().get("/api/v1/projects/").status_code in (401, 403)
+
+
+def test_list_queries_do_not_grow_with_rows(api):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from accounts.models import User
+
+    agency = f.AgencyFactory()
+    staff = f.agency_staff(agency)
+    project = agency_project(agency)
+    contract_for(project)
+
+    def count():
+        client = api(User.objects.get(pk=staff.pk))  # a fresh user object: nothing cached
+        with CaptureQueriesContext(connection) as ctx:
+            response = client.get("/api/v1/projects/")
+        assert response.status_code == 200
+        return len(ctx.captured_queries), len(response.json()["results"])
+
+    one, rows = count()
+    assert rows == 1
+    program = f.ProgramFactory(agency=agency)
+    for _ in range(29):
+        contract_for(tp.awarded_project(call=f.CallFactory(program=program)))
+    many, rows = count()
+    assert rows > 1  # a full page
+    assert many == one
