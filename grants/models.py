@@ -360,6 +360,7 @@ class Project(ConcurrentTransitionMixin, models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = _("project")
         verbose_name_plural = _("projects")
+        indexes = [models.Index(fields=["-created_at", "-id"], name="project_newest_first")]
 
     def __str__(self):
         return f"{self.number} {self.application.title}"
