@@ -1,9 +1,13 @@
 from django.urls import include, path
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from accounts import api as accounts_api
+from finance import api_evaluation as finance_api_evaluation
+from finance import api_money as finance_api_money
+from finance import api_projects as finance_api_projects
 from grants import api as grants_api
 from integrity import api as integrity_api
+from integrity import api_cases as integrity_api_cases
 from programs import api as programs_api
 from review import api_assignment as review_api_assignment
 from review import api_ranking as review_api_ranking
@@ -19,7 +23,6 @@ router.register("applications", grants_api.ApplicationViewSet, basename="applica
 router.register("integrity/records", integrity_api.CreditRecordViewSet, basename="credit-record")
 
 # --- integrity: misconduct cases (integrity/api_cases.py) ---
-from integrity import api_cases as integrity_api_cases  # noqa: E402
 
 router.register(
     "integrity/cases", integrity_api_cases.MisconductCaseViewSet, basename="misconduct-case"
@@ -59,7 +62,6 @@ urlpatterns = [
 ]
 
 # --- finance: evaluation and follow-on (finance/api_evaluation.py) ---
-from finance import api_evaluation as finance_api_evaluation  # noqa: E402
 
 urlpatterns.insert(
     0,
@@ -79,7 +81,6 @@ urlpatterns.insert(
 )
 
 # --- finance: projects (finance/api_projects.py) ---
-from finance import api_projects as finance_api_projects  # noqa: E402
 
 projects_router = DefaultRouter()
 projects_router.include_root_view = False
@@ -87,9 +88,7 @@ projects_router.register("projects", finance_api_projects.ProjectViewSet, basena
 urlpatterns.insert(0, path("", include(projects_router.urls)))
 
 # --- money ---
-from rest_framework.routers import SimpleRouter  # noqa: E402
 
-from finance import api_money as finance_api_money  # noqa: E402
 
 money_router = SimpleRouter()
 money_router.register(

@@ -1,7 +1,34 @@
 from django.contrib import admin
 
+from programs.models import Delegation
+
 # --- contracts (finance/models/contracts.py) ---
-from .models import KPI, ApprovedBudgetLine, Contract, Milestone  # noqa: E402
+from .models import (  # noqa: E402
+    KPI,
+    AgencyGrade,
+    ApprovedBudgetLine,
+    BlockGrant,
+    BudgetAdjustment,
+    Contract,
+    Disbursement,
+    ExpenditureLine,
+    ExpenditureReport,
+    FinalEvaluation,
+    FollowOnRule,
+    LedgerEntry,
+    MidtermReport,
+    Milestone,
+    ModePayment,
+    PanelOpinion,
+    PostSubsidy,
+    ProgramBar,
+    ProgramMoneyPolicy,
+    Redemption,
+    ServiceProvider,
+    STReport,
+    Voucher,
+    VoucherPayout,
+)
 
 
 @admin.register(Contract)
@@ -39,14 +66,6 @@ class KPIAdmin(admin.ModelAdmin):
 
 
 # --- evaluation (finance/models/evaluation.py) ---
-from .models import (  # noqa: E402
-    FinalEvaluation,
-    FollowOnRule,
-    MidtermReport,
-    PanelOpinion,
-    ProgramBar,
-    STReport,
-)
 
 
 @admin.register(FollowOnRule)
@@ -103,19 +122,6 @@ class ProgramBarAdmin(admin.ModelAdmin):
 
 
 # --- agencies and other funding modes (issue 5) ---
-
-from programs.models import Delegation  # noqa: E402
-
-from .models import (  # noqa: E402
-    AgencyGrade,
-    BlockGrant,
-    ModePayment,
-    PostSubsidy,
-    Redemption,
-    ServiceProvider,
-    Voucher,
-    VoucherPayout,
-)
 
 
 @admin.register(Delegation)
@@ -180,14 +186,6 @@ class RedemptionAdmin(admin.ModelAdmin):
 
 
 # --- money (finance/models/money.py) ---
-from .models import (  # noqa: E402
-    BudgetAdjustment,
-    Disbursement,
-    ExpenditureLine,
-    ExpenditureReport,
-    LedgerEntry,
-    ProgramMoneyPolicy,
-)
 
 
 @admin.register(ProgramMoneyPolicy)

@@ -16,7 +16,7 @@ from audit import chain as audit_chain
 from audit import workflow
 from audit.workflow import WorkflowError
 from integrity.models import Action
-from integrity.services import check_eligibility
+from integrity.services import check_eligibility, require_eligible
 from programs.models import CATEGORY_PREFIX
 
 from . import tasks
@@ -28,7 +28,16 @@ from .enums import (
     ApplicationState,
     BudgetCategory,
 )
-from .models import Application, Attachment, BudgetLine, ExpertToAvoid, NumberSequence, TeamMember
+from .models import (
+    Application,
+    Attachment,
+    BudgetLine,
+    ExpertToAvoid,
+    NumberSequence,
+    ObjectionState,
+    Project,
+    TeamMember,
+)
 
 S = ApplicationState
 EDITABLE_STATES = {S.DRAFT}
@@ -361,8 +370,6 @@ def application_transition(*, application, name, user, comment=""):
 # The decision mail to the PI (with the reviews, anonymised) is sent by ``review.decisions``
 # on the transition signal, so approve/reject/revoke send no generic mail here.
 
-from .models import ObjectionState, Project  # noqa: E402  (appended section)
-
 
 def _refuse_unless_available(application, name, user):
     if name not in workflow.available_names(application, user):
@@ -466,8 +473,6 @@ SPECIAL.update(
 #
 # Every gate asks integrity.services; a refusal is ``409 integrity_block`` whose reason is
 # worded for the person acting (their own record in full, anyone else's by their part).
-
-from integrity.services import require_eligible  # noqa: E402  (appended section)
 
 
 def _integrity_roles(application, members=()):

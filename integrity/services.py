@@ -2,9 +2,14 @@
 
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
+
+from accounts.roles import Role
+from audit.workflow import WorkflowError
 
 from .models import Action, CreditRecord
 
@@ -119,11 +124,6 @@ def barred_users(action, users, *, on=None):
 # (a team member, the PI, the institution) is named by that person's part, without details.
 # Integrity officers, auditors and program officers (who read the records anyway) read all.
 
-from django.conf import settings  # noqa: E402
-from django.utils.text import capfirst  # noqa: E402
-
-from accounts.roles import Role  # noqa: E402
-from audit.workflow import WorkflowError  # noqa: E402
 
 #: Roles that read every record in full (they read the records pages too).
 FULL_VIEW_ROLES = (Role.INTEGRITY_OFFICER, Role.AUDITOR, Role.PROGRAM_OFFICER)
@@ -174,10 +174,13 @@ def reason_for(record, action, viewer=None, *, roles=None):
     }
     if record.subject_user_id is not None:
         if record.subject_user_id == viewer.pk:
-            return _(
-                "You may not %(action)s until %(until)s (record %(id)s: %(category)s). "
-                "Contact %(contact)s about it."
-            ) % values
+            return (
+                _(
+                    "You may not %(action)s until %(until)s (record %(id)s: %(category)s). "
+                    "Contact %(contact)s about it."
+                )
+                % values
+            )
         who = (roles or {}).get(record.subject_user_id) or _("a person named in this request")
         return _("%(who)s may not %(action)s at present; contact %(contact)s.") % {
             **values,
@@ -186,24 +189,33 @@ def reason_for(record, action, viewer=None, *, roles=None):
     agency_id = getattr(record, "subject_agency_id", None)
     if record.subject_institution_id is None and agency_id is not None:
         if getattr(viewer, "agency_id", None) == agency_id:
-            return _(
-                "Your agency may not %(action)s until %(until)s (record %(id)s: %(category)s). "
-                "Contact %(contact)s about it."
-            ) % values
+            return (
+                _(
+                    "Your agency may not %(action)s until %(until)s (record %(id)s: %(category)s). "
+                    "Contact %(contact)s about it."
+                )
+                % values
+            )
         return _("The agency may not %(action)s at present; contact %(contact)s.") % values
     own = viewer.institution_id is not None and viewer.institution_id == (
         record.subject_institution_id
     )
     if own and viewer.has_role(Role.INSTITUTION_ADMIN):
-        return _(
-            "Your institution may not %(action)s until %(until)s (record %(id)s: %(category)s). "
-            "Contact %(contact)s about it."
-        ) % values
+        return (
+            _(
+                "Your institution may not %(action)s until %(until)s (record %(id)s: %(category)s). "
+                "Contact %(contact)s about it."
+            )
+            % values
+        )
     if own:
-        return _(
-            "Your institution may not %(action)s at present; ask its research office or "
-            "contact %(contact)s."
-        ) % values
+        return (
+            _(
+                "Your institution may not %(action)s at present; ask its research office or "
+                "contact %(contact)s."
+            )
+            % values
+        )
     return _("The host institution may not %(action)s at present; contact %(contact)s.") % values
 
 

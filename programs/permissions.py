@@ -9,6 +9,7 @@ from guardian.shortcuts import (
 )
 
 from accounts.roles import Role
+from integrity.services import manage_barred
 
 from .models import Program
 
@@ -106,7 +107,6 @@ def can_manage_program(user, program_or_id):
 # program away from them (lists, pages, API, workflow steps all read ``managed_programs`` or
 # ``can_manage_program``). The answer is read once per user object, so once per request.
 
-from integrity.services import manage_barred  # noqa: E402  (appended section)
 
 # --- delegations (issue 5) ---
 #

@@ -2,6 +2,7 @@ from django.contrib import admin
 
 from .models import (
     Affiliation,
+    AssignmentRun,
     Collaboration,
     ConflictDeclaration,
     IntegrityPledge,
@@ -82,9 +83,6 @@ class ReviewRatingAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
-
-
-from .models import AssignmentRun  # noqa: E402
 
 
 @admin.register(AssignmentRun)

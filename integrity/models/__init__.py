@@ -1,10 +1,6 @@
 """Research integrity models, one module per part; import from ``integrity.models``."""
 
-from .records import *  # noqa: F403
-from .records import Action, CreditRecord, CreditRecordQuerySet, MisconductCategory
-
-__all__ = ["Action", "CreditRecord", "CreditRecordQuerySet", "MisconductCategory"]
-from .cases import (  # noqa: E402
+from .cases import (
     AppealOutcome,
     CaseChannel,
     CaseEvidence,
@@ -13,6 +9,24 @@ from .cases import (  # noqa: E402
     InvestigationRequest,
     MisconductCase,
 )
+from .credit import CreditRule
+from .exchange import ImportBatch
+from .lifts import BarLift
+from .records import *  # noqa: F403
+from .records import (
+    PERSON_KINDS,
+    SANCTION_BARS,
+    Action,
+    CreditRecord,
+    CreditRecordQuerySet,
+    MatchStatus,
+    MisconductCategory,
+    Sanction,
+    SubjectKind,
+    sanction_bars,
+)
+
+__all__ = ["Action", "CreditRecord", "CreditRecordQuerySet", "MisconductCategory"]
 
 __all__ += [
     "AppealOutcome",
@@ -23,18 +37,8 @@ __all__ += [
     "InvestigationRequest",
     "MisconductCase",
 ]
-from .credit import CreditRule  # noqa: E402
 
 __all__ += ["CreditRule"]
-from .exchange import ImportBatch  # noqa: E402
-from .records import (  # noqa: E402
-    PERSON_KINDS,
-    SANCTION_BARS,
-    MatchStatus,
-    Sanction,
-    SubjectKind,
-    sanction_bars,
-)
 
 __all__ += [
     "ImportBatch",
@@ -45,6 +49,5 @@ __all__ += [
     "SubjectKind",
     "sanction_bars",
 ]
-from .lifts import BarLift  # noqa: E402
 
 __all__ += ["BarLift"]

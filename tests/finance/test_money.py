@@ -9,8 +9,8 @@ import pytest
 from audit.models import TransitionLog
 from audit.workflow import WorkflowError, perform
 from finance import ledger, money
-from finance.tasks_money import recheck_held_payments
 from finance.models import Disbursement, DisbursementState, HoldKind, LedgerEntry
+from finance.tasks_money import recheck_held_payments
 from programs.models import RuleSet
 from tests import factories as f
 
