@@ -119,9 +119,7 @@ def run(n_apps, n_revs, *, per_app=5, intl_min=1, load=6, seed=7):
     t_start = time.perf_counter()
 
     t0 = time.perf_counter()
-    conflicts = compute(
-        application_ids=np.arange(n_apps), reviewer_ids=np.arange(n_revs), **rel
-    )
+    conflicts = compute(application_ids=np.arange(n_apps), reviewer_ids=np.arange(n_revs), **rel)
     exclude = conflicts.keys()
     capacity = np.full(n_revs, load)
     capacity[conflicts.barred] = 0

@@ -56,15 +56,11 @@ urlpatterns = [
     path("agencies/delegations/", views_agencies.delegations, name="delegations"),
     path("agencies/grades/", views_agencies.agency_grades, name="agency_grades"),
     # --- modes ---
-    path(
-        "modes/institutional/<int:program_pk>/", views_modes.institutional, name="institutional"
-    ),
+    path("modes/institutional/<int:program_pk>/", views_modes.institutional, name="institutional"),
     path("modes/post-subsidies/", views_modes.post_subsidies, name="post_subsidies"),
     path("modes/post-subsidies/<int:pk>/", views_modes.post_subsidy, name="post_subsidy"),
     path("modes/vouchers/", views_modes.vouchers_mine, name="vouchers"),
     path("modes/vouchers/providers/", views_modes.providers_public, name="providers"),
-    path(
-        "modes/vouchers/providers/manage/", views_modes.providers_manage, name="providers_manage"
-    ),
+    path("modes/vouchers/providers/manage/", views_modes.providers_manage, name="providers_manage"),
     path("modes/vouchers/payout/", views_modes.voucher_payout, name="voucher_payout"),
 ]

@@ -79,10 +79,7 @@ def _awards(viewer, users, institutions):
     PI or institution is barred from receiving funds."""
     return (
         applications_visible_to(viewer)
-        .filter(
-            Q(state=S.IN_NOTICE)
-            | Q(state=S.AWARDED, project__state__in=OPEN_PROJECT_STATES)
-        )
+        .filter(Q(state=S.IN_NOTICE) | Q(state=S.AWARDED, project__state__in=OPEN_PROJECT_STATES))
         .filter(Q(applicant_id__in=users) | Q(institution_id__in=institutions))
         .select_related("call__program", "applicant", "institution", "project")
         .order_by("-id")

@@ -128,9 +128,7 @@ def _build(problem, app, rev, weight):
     zeros_n = np.zeros(n, dtype=np.int64)
     tails = np.concatenate([zeros_m, rev_node[rev], inn, zeros_n, zeros_n])
     heads = np.concatenate([rev_node, np.where(intl[rev], inn[app], gen[app]), gen, inn, gen])
-    caps = np.concatenate(
-        [cap, np.ones(len(app), dtype=np.int64), seats - iseats, iseats, seats]
-    )
+    caps = np.concatenate([cap, np.ones(len(app), dtype=np.int64), seats - iseats, iseats, seats])
     costs = np.concatenate(
         [
             zeros_m,
@@ -394,7 +392,9 @@ def _reasons(i, *, intl_short, general_short, eligible, eligible_intl, seats):
     reasons = []
     if intl_short:
         if eligible_intl == 0:
-            reasons.append(_("No eligible international reviewer (all conflicted or none in the pool)."))
+            reasons.append(
+                _("No eligible international reviewer (all conflicted or none in the pool).")
+            )
         else:
             reasons.append(
                 _("International reviewers' loads are exhausted (%(n)s eligible, all full).")
@@ -621,11 +621,15 @@ def _start_review(call, actor):
     if actor is None or not actor.is_authenticated:
         return 0
     started = 0
-    for application in Application.objects.select_related("call").filter(
-        call=call,
-        state=ApplicationState.ACCEPTED,
-        review_assignments__state__in=ACTIVE_ASSIGNMENT_STATES,
-    ).distinct():
+    for application in (
+        Application.objects.select_related("call")
+        .filter(
+            call=call,
+            state=ApplicationState.ACCEPTED,
+            review_assignments__state__in=ACTIVE_ASSIGNMENT_STATES,
+        )
+        .distinct()
+    ):
         if "start_review" in workflow.available_names(application, actor):
             workflow.perform(application, "start_review", user=actor)
             started += 1
@@ -709,9 +713,7 @@ def exclusion_reasons(call, application, reviewer):
     and the engine's own rules (pool, earlier assignment, load). Empty: eligible."""
     from accounts.roles import Role
 
-    reasons = [
-        (e.label, list(e.details)) for e in explain_pair(application, reviewer)
-    ]
+    reasons = [(e.label, list(e.details)) for e in explain_pair(application, reviewer)]
     if not reviewer.is_active or not reviewer.groups.filter(name=Role.REVIEWER).exists():
         reasons.append((_("Not an active member of the reviewer pool."), []))
     earlier = ReviewAssignment.objects.filter(application=application, reviewer=reviewer).first()

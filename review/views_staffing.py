@@ -150,7 +150,7 @@ class StaffingTable(tables.Table):
         if not rows:
             return format_html('<span class="muted">{}</span>', _("none"))
         return format_html(
-            "<ul class=\"plain\">{}</ul>",
+            '<ul class="plain">{}</ul>',
             format_html_join(
                 "",
                 '<li>{}{} <span class="state-pill state-{}">{}</span> '
@@ -244,7 +244,9 @@ def staffing_run(request, pk):
 @login_required
 def staffing_run_detail(request, pk, run_pk):
     call = _get_call(request.user, pk)
-    run = get_object_or_404(AssignmentRun.objects.select_related("started_by"), pk=run_pk, call=call)
+    run = get_object_or_404(
+        AssignmentRun.objects.select_related("started_by"), pk=run_pk, call=call
+    )
     unfilled = []
     if run.is_finished and run.result:
         reasons = run.result.get("unfilled", {})

@@ -74,5 +74,6 @@ def _reference_data_after_flush(request):
         request.getfixturevalue("transactional_db")
         seed_reference_data()
 
+
 # --- finance: follow-on rule defaults ---
 REFERENCE_DATA_MIGRATIONS.append(("finance.migrations.0003_follow_on_defaults", "create_defaults"))

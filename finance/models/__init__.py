@@ -1,4 +1,5 @@
 """Finance models, one module per part; import from ``finance.models``."""
+
 from .agencies import AgencyGrade  # noqa: F401
 from .contracts import KPI, ApprovedBudgetLine, Contract, ContractState, Milestone  # noqa: F401
 from .evaluation import (  # noqa: F401

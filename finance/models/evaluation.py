@@ -163,9 +163,7 @@ class PanelOpinion(models.Model):
     evaluation = models.ForeignKey(
         FinalEvaluation, on_delete=models.CASCADE, related_name="opinions"
     )
-    expert = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    expert = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recommendation = models.CharField(
         _("recommended outcome"), max_length=8, choices=Outcome.choices
     )
@@ -244,9 +242,7 @@ class ProgramBar(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="program_bars"
     )
-    program = models.ForeignKey(
-        "programs.Program", on_delete=models.PROTECT, related_name="bars"
-    )
+    program = models.ForeignKey("programs.Program", on_delete=models.PROTECT, related_name="bars")
     project = models.ForeignKey(
         "grants.Project", on_delete=models.PROTECT, related_name="program_bars"
     )

@@ -17,7 +17,14 @@ def test_terms_mix_cjk_bigrams_and_english_stems():
 
 def sample_model():
     apps = [
-        {"title": t, "title_en": te, "keywords": k, "keywords_en": ke, "abstract": a, "abstract_en": ae}
+        {
+            "title": t,
+            "title_en": te,
+            "keywords": k,
+            "keywords_en": ke,
+            "abstract": a,
+            "abstract_en": ae,
+        }
         for t, te, k, ke, a, ae, _ex, _ex_en in SAMPLE
     ]
     revs = [{"expertise": ex, "expertise_en": ex_en} for *_rest, ex, ex_en in SAMPLE]
@@ -53,10 +60,17 @@ def test_reviewers_abroad_with_english_only_keywords_are_matched():
 def test_keyword_bridge_matches_chinese_only_proposal_with_english_only_expert():
     apps = [
         {"title": "拓扑绝缘体的输运", "keywords": ["拓扑绝缘体"], "keywords_en": []},
-        {"title": "Other", "keywords": ["拓扑绝缘体", "能带"], "keywords_en": ["topological insulator", "band structure"]},
+        {
+            "title": "Other",
+            "keywords": ["拓扑绝缘体", "能带"],
+            "keywords_en": ["topological insulator", "band structure"],
+        },
         {"title": "肠道菌群", "keywords": ["肠道菌群"], "keywords_en": []},
     ]
-    revs = [{"expertise": [], "expertise_en": ["topological insulator"]}, {"expertise": [], "expertise_en": ["gut microbiota"]}]
+    revs = [
+        {"expertise": [], "expertise_en": ["topological insulator"]},
+        {"expertise": [], "expertise_en": ["gut microbiota"]},
+    ]
     scores = affinity.model_for(apps, revs).dense()
     assert scores[0, 0] > 0.2  # learnt from proposal 1's aligned keywords
     assert scores[0, 1] == 0
@@ -78,9 +92,13 @@ def test_top_candidates_match_the_dense_ranking_and_skip_excluded_pairs():
     assert not {(i, i) for i in range(0, n, 2)} & got
     for i in range(n):
         for kind, k in ((False, 3), (True, 2)):
-            cols = [j for j in range(m) if international[j] == kind and (i * m + j) not in set(exclude)]
+            cols = [
+                j for j in range(m) if international[j] == kind and (i * m + j) not in set(exclude)
+            ]
             best = sorted(cols, key=lambda j: -dense[i, j])[:k]
             mine = sorted(j for a, j in got if a == i and international[j] == kind)
-            assert sorted(dense[i, mine], reverse=True) == pytest.approx(sorted(dense[i, best], reverse=True), abs=1e-5)
+            assert sorted(dense[i, mine], reverse=True) == pytest.approx(
+                sorted(dense[i, best], reverse=True), abs=1e-5
+            )
             left = [j for j in cols if j not in mine]
             assert max(dense[i, left]) <= cands.tau[int(kind), i] + 1e-6

@@ -127,7 +127,9 @@ def test_core_equals_the_milp_optimum(seed):
     solution = solve(core_problem(*instance))
     assert solution.optimal
     filled = len(solution.app)
-    score = int(sum(np.rint(weights[a, r] * SCALE) for a, r in zip(solution.app, solution.rev, strict=True)))
+    score = int(
+        sum(np.rint(weights[a, r] * SCALE) for a, r in zip(solution.app, solution.rev, strict=True))
+    )
     assert (filled, score) == milp_optimum(*instance)
     # Constraints, seat by seat.
     assert all(eligible[a, r] for a, r in zip(solution.app, solution.rev, strict=True))
@@ -208,7 +210,9 @@ def test_assignment_equals_the_milp_optimum(seed):
     chosen = ReviewAssignment.objects.filter(application__call=call)
     col = {r["pk"]: j for j, r in enumerate(revs)}
     row = {a: i for i, a in enumerate(app_ids)}
-    score = int(sum(np.rint(weights[row[a.application_id], col[a.reviewer_id]] * SCALE) for a in chosen))
+    score = int(
+        sum(np.rint(weights[row[a.application_id], col[a.reviewer_id]] * SCALE) for a in chosen)
+    )
     assert (len(chosen), score) == expected
     assert result.optimal is True
     assert result.assigned == len(chosen)
@@ -227,8 +231,12 @@ def test_planted_conflicts_of_every_kind_are_never_assigned():
     TeamMember.objects.create(application=target, user=member)
     planted[1].institution = member.institution
     planted[1].save()
-    Affiliation.objects.create(user=planted[2], institution=pi.institution, ended_on=today - timedelta(days=400))
-    Collaboration.objects.create(person=planted[3], partner=pi, kind="award", on=today - timedelta(days=30))
+    Affiliation.objects.create(
+        user=planted[2], institution=pi.institution, ended_on=today - timedelta(days=400)
+    )
+    Collaboration.objects.create(
+        person=planted[3], partner=pi, kind="award", on=today - timedelta(days=30)
+    )
     ExpertToAvoid.objects.create(application=target, name="x", user=planted[4], reason="r")
     ConflictDeclaration.objects.create(application=target, reviewer=planted[5], reason="r")
     bar_from_reviewing(planted[6])
@@ -236,7 +244,9 @@ def test_planted_conflicts_of_every_kind_are_never_assigned():
     result = assign_call(call)
     assert result.unfilled == {}
     per_app, intl, load = check_constraints(call)
-    assigned = set(ReviewAssignment.objects.filter(application=target).values_list("reviewer_id", flat=True))
+    assigned = set(
+        ReviewAssignment.objects.filter(application=target).values_list("reviewer_id", flat=True)
+    )
     assert assigned.isdisjoint({u.pk for u in planted} | {pi.pk})
     # The barred reviewer reviews nothing at all.
     assert not ReviewAssignment.objects.filter(reviewer=planted[6]).exists()
@@ -246,7 +256,9 @@ def test_planted_conflicts_of_every_kind_are_never_assigned():
 
 @translation.override("en")
 def test_unfilled_proposals_are_reported_with_reasons():
-    call, apps, pool = make_call(apps=3, reviewers=4, seed=2, per_app=3, intl=1, load=3, intl_share=0)
+    call, apps, pool = make_call(
+        apps=3, reviewers=4, seed=2, per_app=3, intl=1, load=3, intl_share=0
+    )
     lonely = proposal(call, topic=1)
     for r in pool:  # every reviewer is at the lonely proposal's institution
         r.institution = lonely.institution
@@ -257,7 +269,10 @@ def test_unfilled_proposals_are_reported_with_reasons():
         "No eligible international reviewer (all conflicted or none in the pool)."
     )
     assert result.unfilled[lonely.pk].startswith("No eligible international reviewer")
-    assert "Not enough reviewers without a conflict (0 eligible, 3 seats open)." in result.unfilled[lonely.pk]
+    assert (
+        "Not enough reviewers without a conflict (0 eligible, 3 seats open)."
+        in result.unfilled[lonely.pk]
+    )
     # The rest is staffed: two domestic seats per proposal (the third needs someone abroad).
     assert ReviewAssignment.objects.filter(application=apps[0]).count() == 2
     assert not ReviewAssignment.objects.filter(application=lonely).exists()
@@ -268,7 +283,9 @@ def test_loads_exhausted_is_the_reason_when_everyone_is_full():
     call, apps, pool = make_call(apps=4, reviewers=4, seed=3, per_app=3, intl=0, load=2)
     result = assign_call(call)
     assert result.assigned == 8  # 4 reviewers × load 2
-    assert sum(1 for r in result.unfilled.values() if r == "Reviewers' loads are exhausted.") == len(result.unfilled)
+    assert sum(
+        1 for r in result.unfilled.values() if r == "Reviewers' loads are exhausted."
+    ) == len(result.unfilled)
     assert len(result.unfilled) >= 2
 
 
@@ -288,10 +305,14 @@ def test_rerun_after_decline_and_conflict_fills_only_the_holes():
     second = assign_call(call)
     assert second.assigned == 2
     after = ReviewAssignment.objects.filter(application__call=call)
-    kept = {a.pk: (a.application_id, a.reviewer_id, a.state, a.token) for a in after if a.pk in before}
+    kept = {
+        a.pk: (a.application_id, a.reviewer_id, a.state, a.token) for a in after if a.pk in before
+    }
     assert kept == before  # same rows, same ids, same states
     new = [a for a in after if a.pk not in before]
-    assert sorted(a.application_id for a in new) == sorted([declined.application_id, conflicted.application_id])
+    assert sorted(a.application_id for a in new) == sorted(
+        [declined.application_id, conflicted.application_id]
+    )
     new_pairs = {(a.application_id, a.reviewer_id) for a in new}
     assert (declined.application_id, declined.reviewer_id) not in new_pairs
     assert (conflicted.application_id, conflicted.reviewer_id) not in new_pairs
@@ -313,7 +334,9 @@ def test_existing_assignments_count_towards_loads_and_quotas():
     assert per_app == {apps[0].pk: 2, apps[1].pk: 2}
 
 
-def test_engine_writes_assignments_starts_review_and_mails_invitations(django_capture_on_commit_callbacks):
+def test_engine_writes_assignments_starts_review_and_mails_invitations(
+    django_capture_on_commit_callbacks,
+):
     call, apps, pool = make_call(apps=2, reviewers=8, seed=7, per_app=2, intl=1, load=2)
     boss = officer()
     with django_capture_on_commit_callbacks(execute=True):
@@ -335,7 +358,9 @@ def test_respond_by_comes_before_a_near_review_deadline():
     call.review_deadline = today + timedelta(days=4)
     call.save()
     assign_call(call)
-    assert set(ReviewAssignment.objects.values_list("respond_by", flat=True)) == {today + timedelta(days=3)}
+    assert set(ReviewAssignment.objects.values_list("respond_by", flat=True)) == {
+        today + timedelta(days=3)
+    }
 
 
 def test_without_an_actor_proposals_stay_accepted():
@@ -398,7 +423,10 @@ def test_credit_for_reads_ratings_lateness_and_flags_in_one_query(django_assert_
     call.review_deadline = today - timedelta(days=10)
     call.save()
     good, bad, new = pool
-    for app, who, late, flag, rating in [(apps[0], good, False, "", 4), (apps[1], bad, True, "bias", 1)]:
+    for app, who, late, flag, rating in [
+        (apps[0], good, False, "", 4),
+        (apps[1], bad, True, "bias", 1),
+    ]:
         a = ReviewAssignmentFactory(application=app, reviewer=who, state="submitted")
         submitted = timezone.now() - timedelta(days=1 if late else 20)
         r = Review.objects.create(assignment=a, submitted_at=submitted, flagged_by_officer=flag)
@@ -407,7 +435,9 @@ def test_credit_for_reads_ratings_lateness_and_flags_in_one_query(django_assert_
         credit = credit_for([good.pk, bad.pk, new.pk])
     assert credit == {
         good.pk: 1.0,
-        bad.pk: pytest.approx(credit_value(submitted=1, late=1, flagged=1, rating_sum=1, rating_count=1)),
+        bad.pk: pytest.approx(
+            credit_value(submitted=1, late=1, flagged=1, rating_sum=1, rating_count=1)
+        ),
         new.pk: 1.0,
     }
     assert credit[bad.pk] < 0.8

@@ -67,7 +67,9 @@ def planted():
         person=r["patent_rev"], partner=pi, kind="patent", on=today - 2 * YEAR
     )
     r["old_paper"] = reviewer()
-    Collaboration.objects.create(person=pi, partner=r["old_paper"], kind="paper", on=today - 4 * YEAR)
+    Collaboration.objects.create(
+        person=pi, partner=r["old_paper"], kind="paper", on=today - 4 * YEAR
+    )
     r["avoid_user"] = reviewer()
     ExpertToAvoid.objects.create(application=app, name="x", user=r["avoid_user"], reason="rival")
     r["avoid_name"] = reviewer(full_name="王小明", institution=InstitutionFactory(name="浙江大学"))
@@ -102,7 +104,9 @@ EXPECTED = {
 
 def test_every_kind_of_conflict_with_its_reason(planted):
     call, app, r = planted
-    found = conflicts_for_call(call, reviewers=User.objects.filter(pk__in=[u.pk for u in r.values()]))
+    found = conflicts_for_call(
+        call, reviewers=User.objects.filter(pk__in=[u.pk for u in r.values()])
+    )
     assert found == {(app.pk, r[name].pk): codes for name, codes in EXPECTED.items()}
 
 

@@ -34,7 +34,10 @@ def test_only_managers_of_the_program_see_the_page(login):
     for outsider in (agency_staff(other), applicant(), pool[0]):
         response = login(outsider).get(url)
         assert response.status_code == 404
-    assert login(agency_staff(other)).post(reverse("review:staffing_run", args=[call.pk])).status_code == 404
+    assert (
+        login(agency_staff(other)).post(reverse("review:staffing_run", args=[call.pk])).status_code
+        == 404
+    )
     assert not ReviewAssignment.objects.exists()
 
 
@@ -93,7 +96,9 @@ def test_unfilled_reasons_and_why_excluded(login):
 
 
 def test_staffing_page_queries_do_not_grow_with_rows(login, django_assert_num_queries):
-    call = CallFactory(program=ProgramFactory(), reviewers_per_application=2, min_international_reviewers=0)
+    call = CallFactory(
+        program=ProgramFactory(), reviewers_per_application=2, min_international_reviewers=0
+    )
     pool = [reviewer(topic=i) for i in range(6)]
     first = proposal(call)
     assign_call(call)
