@@ -45,6 +45,7 @@ test: venv sysdeps
 	if [ -z "$$CELERY_TEST_BROKER_URL" ] && (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then \
 	  export CELERY_TEST_BROKER_URL=redis://127.0.0.1:6379/15; fi; \
 	echo "Database: $${DATABASE_URL:-sqlite}"; \
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && \
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test && \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
