@@ -1,10 +1,12 @@
 from django.contrib import admin
 
+from config.admin import ReadOnlyAdminMixin
+
 from .models import ChainHead, TransitionLog
 
 
 @admin.register(TransitionLog)
-class TransitionLogAdmin(admin.ModelAdmin):
+class TransitionLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the log is append-only, written by the transition signal and by
     ``audit.chain.record``."""
 
@@ -26,33 +28,9 @@ class TransitionLogAdmin(admin.ModelAdmin):
     search_fields = ("object_repr", "comment", "actor__username")
     date_hierarchy = "created_at"
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(ChainHead)
-class ChainHeadAdmin(admin.ModelAdmin):
+class ChainHeadAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: moved by every append to the audit chain."""
 
     list_display = ("seq", "hash", "updated_at")
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

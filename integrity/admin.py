@@ -1,10 +1,21 @@
 from django.contrib import admin
 
-from .models import CreditRecord
+from config.admin import ReadOnlyAdminMixin
+
+from .models import (
+    BarLift,
+    CaseEvidence,
+    CaseSubject,
+    CreditRecord,
+    CreditRule,
+    ImportBatch,
+    InvestigationRequest,
+    MisconductCase,
+)
 
 
 @admin.register(CreditRecord)
-class CreditRecordAdmin(admin.ModelAdmin):
+class CreditRecordAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: records are written and corrected on the integrity officer's pages."""
 
     list_display = (
@@ -27,22 +38,8 @@ class CreditRecordAdmin(admin.ModelAdmin):
     )
     date_hierarchy = "starts_on"
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 # --- credit and gates ---
-
-from .models import CreditRule  # noqa: E402
 
 
 @admin.register(CreditRule)
@@ -54,11 +51,8 @@ class CreditRuleAdmin(admin.ModelAdmin):
     readonly_fields = ("updated_at",)
 
 
-from .models import ImportBatch  # noqa: E402
-
-
 @admin.register(ImportBatch)
-class ImportBatchAdmin(admin.ModelAdmin):
+class ImportBatchAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: lists are imported on the integrity officer's exchange pages."""
 
     list_display = ("id", "source", "file_format", "rows", "created", "duplicates", "rejected")
@@ -66,22 +60,8 @@ class ImportBatchAdmin(admin.ModelAdmin):
     search_fields = ("source", "filename", "sha256")
     date_hierarchy = "created_at"
 
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 # --- misconduct cases (integrity/cases.py runs them; the admin reads) ---
-
-from .models import CaseEvidence, CaseSubject, InvestigationRequest, MisconductCase  # noqa: E402
 
 
 class CaseSubjectInline(admin.TabularInline):
@@ -130,25 +110,10 @@ class InvestigationRequestAdmin(admin.ModelAdmin):
     raw_id_fields = ("case", "institution", "requested_by", "answered_by")
 
 
-from .models import BarLift  # noqa: E402
-
-
 @admin.register(BarLift)
-class BarLiftAdmin(admin.ModelAdmin):
+class BarLiftAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the nightly task notes lifted bars."""
 
     list_display = ("record", "lifted_on", "notified", "created_at")
     list_filter = ("notified",)
     date_hierarchy = "lifted_on"
-
-    def get_readonly_fields(self, request, obj=None):
-        return [f.name for f in self.model._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
