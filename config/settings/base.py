@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "review",
     "finance",
     "cms",
+    "insights",
 ]
 
 MIDDLEWARE = [
