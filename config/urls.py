@@ -3,10 +3,14 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from cms import views as cms_views
+from cms.sitemaps import sitemap
+
 from . import views
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    # The site root is the public portal (cms); Wagtail serves the rest of it last.
+    path("", cms_views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("i18n/", include("django.conf.urls.i18n")),
     path("accounts/", include("accounts.urls")),
@@ -23,9 +27,15 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("admin/", admin.site.urls),
+    path("cms-admin/", include("wagtail.admin.urls")),
+    path("documents/", include("wagtail.documents.urls")),
+    path("sitemap.xml", sitemap, name="sitemap"),
 ]
 
 if settings.DEBUG:
     from django.conf.urls.static import static
 
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+# Wagtail's catch-all serves the public pages; it must stay the last pattern.
+urlpatterns += [path("", include("wagtail.urls"))]

@@ -46,6 +46,21 @@ INSTALLED_APPS = [
     "finance",
     "cms",
     "insights",
+    # Public site (cms): Wagtail and what it needs.
+    "wagtail.contrib.routable_page",
+    "wagtail.contrib.sitemaps",
+    "wagtail.locales",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "django.contrib.sitemaps",
 ]
 
 MIDDLEWARE = [
@@ -255,3 +270,15 @@ SPECTACULAR_SETTINGS["ENUM_NAME_OVERRIDES"].update(
         "PerformanceGradeEnum": "finance.models.evaluation.Grade",
     }
 )
+
+# Public site (cms, Wagtail): Chinese and English page trees; editors at /cms-admin/.
+WAGTAIL_SITE_NAME = "Grantflow"
+WAGTAILADMIN_BASE_URL = env("WAGTAILADMIN_BASE_URL", default="http://localhost:8000")
+WAGTAIL_I18N_ENABLED = True
+WAGTAIL_CONTENT_LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
+#: Seconds a rendered public page stays cached (also dropped at once on any publish or
+#: workflow change that alters what it shows: cms.cache).
+GRANTFLOW_PUBLIC_CACHE_SECONDS = env.int("GRANTFLOW_PUBLIC_CACHE_SECONDS", default=60)
+SPECTACULAR_SETTINGS.setdefault("PREPROCESSING_HOOKS", []).append("cms.schema.api_only")

@@ -263,6 +263,7 @@ class Command(BaseCommand):
                 self.proposal(proposal, programs, users)
             self.credit_record(users)
             self.review_staffing(programs, users)
+            self.public_site()
         if self.created:
             self.stdout.write(self.style.SUCCESS("Demo data loaded:"))
             for line in self.created:
@@ -458,3 +459,11 @@ class Command(BaseCommand):
         result = assign_call(call, actor=User.objects.get(pk=users["agency"].pk))
         if result.assigned:
             self.created.append(f"review assignments on {call}: {result.assigned}")
+
+    # --- public site ----------------------------------------------------------------------
+
+    def public_site(self):
+        """The Wagtail page tree in Chinese and English, a page per call (idempotent)."""
+        from cms.pages import build_site
+
+        self.created.extend(build_site())
