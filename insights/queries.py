@@ -9,10 +9,12 @@ import statistics
 from dataclasses import dataclass
 
 from django.contrib.contenttypes.models import ContentType
+from django.db import connection
 from django.db.models import Count, DateTimeField, F, OuterRef, Q, Subquery, Sum, Window
 from django.db.models.functions import Coalesce, ExtractYear, Lag
 
 from accounts.roles import Role
+from audit import chain
 from audit.models import TransitionLog
 from grants.enums import ApplicationState
 from grants.models import Application, BudgetLine
@@ -183,11 +185,21 @@ def state_durations(scope):
     """``{state: [days, …]}``: how long proposals stayed in each state, from the transition
     log (a stay ends with a transition out of the state; the first stay starts when the
     proposal was created). One query; the database pairs each transition with the previous."""
+    out = {}
+    for source, left, entered in _stay_rows(scope):
+        if entered is None or not source:
+            continue
+        out.setdefault(source, []).append((left - entered).total_seconds() / 86400)
+    return out
+
+
+def _stay_rows(scope):
     ct = ContentType.objects.get_for_model(Application)
-    ids = applications(scope)
     created = Application.objects.filter(pk=OuterRef("object_id")).values("created_at")[:1]
-    rows = (
-        TransitionLog.objects.filter(content_type=ct, object_id__in=ids.values("pk"))
+    return (
+        TransitionLog.objects.filter(
+            content_type=ct, object_id__in=applications(scope).values("pk")
+        )
         .annotate(
             entered=Coalesce(
                 Window(
@@ -200,18 +212,42 @@ def state_durations(scope):
         )
         .values_list("source", "created_at", "entered")
     )
-    out = {}
-    for source, left, entered in rows:
-        if entered is None or not source:
-            continue
-        out.setdefault(source, []).append((left - entered).total_seconds() / 86400)
-    return out
+
+
+MEDIAN_SQL = (
+    "SELECT stays.source, COUNT(*), PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY "
+    "EXTRACT(EPOCH FROM stays.created_at - stays.entered)) / 86400.0 FROM ("
+    " SELECT t.source, t.created_at, COALESCE(LAG(t.created_at) OVER ("
+    "  PARTITION BY t.object_id ORDER BY t.created_at, t.id), a.created_at) AS entered"
+    " FROM audit_transitionlog t JOIN grants_application a ON a.id = t.object_id"
+    " WHERE t.kind = %s AND t.content_type_id = %s AND a.id IN ({scoped})"
+    ") AS stays WHERE stays.source <> '' GROUP BY stays.source"
+)
+
+
+def _medians_in_db(scope):
+    """PostgreSQL: the transitions joined to their proposals, paired with the previous one
+    by a window, and the medians taken by the database itself (``percentile_cont``)."""
+    ct = ContentType.objects.get_for_model(Application)
+    scoped, params = applications(scope).values("pk").query.sql_with_params()
+    # The inner SQL is Django's own, its values passed as parameters: nothing user-typed.
+    with connection.cursor() as cursor:
+        cursor.execute(MEDIAN_SQL.format(scoped=scoped), [chain.TRANSITION, ct.pk, *params])
+        return {source: (n, float(median)) for source, n, median in cursor.fetchall()}
 
 
 def time_in_state(scope):
-    """Per state (in the machine's order): stays counted and the median in days."""
-    durations = state_durations(scope)
+    """Per state (in the machine's order): stays counted and the median in days. One query:
+    on PostgreSQL the database takes the medians, elsewhere Python does."""
     labels = dict(S.choices)
+    if connection.vendor == "postgresql":
+        medians = _medians_in_db(scope)
+        return [
+            {"state": s, "label": labels[s], "stays": medians[s][0], "median_days": medians[s][1]}
+            for s in S.values
+            if s in medians
+        ]
+    durations = state_durations(scope)
     return [
         {
             "state": state,
@@ -251,7 +287,5 @@ def agency_grades(year=None):
 
 def years(scope):
     """Years with proposals in scope (for the filter). One query."""
-    return sorted(
-        {y for y in applications(Scope(scope.program_ids)).values_list("year", flat=True) if y},
-        reverse=True,
-    )
+    qs = applications(Scope(scope.program_ids)).values_list("year", flat=True).distinct()
+    return sorted((y for y in qs.order_by() if y), reverse=True)
