@@ -32,7 +32,16 @@ def test_every_model_is_registered_and_lists(admin_client):
     application = ApplicationFactory()
     application_submit(application=application, user=application.applicant)
     CreditRecordFactory(subject_user=applicant())
-    for app_label in ("accounts", "programs", "grants", "integrity", "audit", "review", "finance"):
+    for app_label in (
+        "accounts",
+        "programs",
+        "grants",
+        "integrity",
+        "audit",
+        "review",
+        "finance",
+        "insights",
+    ):
         from django.apps import apps
 
         for model in apps.get_app_config(app_label).get_models():
