@@ -40,37 +40,51 @@ def ttl():
     return getattr(settings, "GRANTFLOW_PUBLIC_CACHE_SECONDS", 60)
 
 
-def _key(request, name):
-    path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:24]
-    return f"cms:page:{version()}:{get_language()}:{name}:{path}"
+def _key(request):
+    path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
+    return f"cms:page:{version()}:{get_language()}:{path}"
 
 
 def cacheable(request):
     return request.method in ("GET", "HEAD") and not request.user.is_authenticated
 
 
-def cached_response(request, name, render, timeout=None):
-    """The cached response for ``request``, or ``render()``'s response, cached.
-
-    The CSRF token of the language form is swapped for a placeholder before storing and
-    replaced with the visitor's own token on the way out."""
+def lookup(request):
+    """The cached response for ``request`` (with the visitor's own CSRF token), or None."""
     if not cacheable(request):
-        return render()
-    key = _key(request, name)
-    hit = cache.get(key)
+        return None
+    hit = cache.get(_key(request))
     if hit is None:
-        response = render()
-        if hasattr(response, "render") and not response.is_rendered:
-            response.render()
-        if response.status_code != 200:
-            return response
-        token = get_token(request)
-        content = response.content.decode().replace(token, CSRF_PLACEHOLDER)
-        seconds = ttl() if timeout is None else min(ttl(), timeout)
-        if seconds > 0:
-            cache.set(key, (content, response.get("Content-Type")), seconds)
-        return response
+        return None
     content, content_type = hit
     return HttpResponse(
         content.replace(CSRF_PLACEHOLDER, get_token(request)), content_type=content_type
     )
+
+
+def store(request, response, timeout=None):
+    """Cache a rendered 200 response for anonymous visitors, at most ``timeout`` seconds.
+
+    The CSRF token of the language form is swapped for a placeholder before storing."""
+    if not cacheable(request) or response.status_code != 200:
+        return response
+    if hasattr(response, "render") and not response.is_rendered:
+        response.render()
+    seconds = ttl() if timeout is None else min(ttl(), timeout)
+    if seconds > 0:
+        content = response.content.decode().replace(get_token(request), CSRF_PLACEHOLDER)
+        cache.set(_key(request), (content, response.get("Content-Type")), seconds)
+    return response
+
+
+def cached_response(request, render, timeout=None):
+    """``lookup`` or else ``render()``, stored."""
+    hit = lookup(request)
+    return hit if hit is not None else store(request, render(), timeout)
+
+
+def mark(response, timeout=None):
+    """Let ``cms.views.serve`` cache this page response (``timeout``: at most so long)."""
+    response.cms_cache = True
+    response.cms_cache_timeout = timeout
+    return response

@@ -37,7 +37,7 @@ def body_blocks():
 
 
 class CachedPage(Page):
-    """A page whose rendering is cached for anonymous visitors."""
+    """A page whose rendering is cached for anonymous visitors (``cms.views.serve``)."""
 
     class Meta:
         abstract = True
@@ -46,12 +46,8 @@ class CachedPage(Page):
         return None
 
     def serve(self, request, *args, **kwargs):
-        return cache.cached_response(
-            request,
-            f"page{self.pk}",
-            lambda: super(CachedPage, self).serve(request, *args, **kwargs),
-            timeout=self.cache_timeout(),
-        )
+        # Cached (and answered from the cache before Wagtail routes) by cms.views.serve.
+        return cache.mark(super().serve(request, *args, **kwargs), self.cache_timeout())
 
 
 def seconds_until(moment, now):
@@ -250,11 +246,7 @@ class ReportIndexPage(RoutablePageMixin, CachedPage):
 
     def serve(self, request, *args, **kwargs):
         # The routable dispatch happens in RoutablePageMixin.serve; the cache wraps it.
-        return cache.cached_response(
-            request,
-            f"page{self.pk}",
-            lambda: RoutablePageMixin.serve(self, request, *args, **kwargs),
-        )
+        return cache.mark(RoutablePageMixin.serve(self, request, *args, **kwargs))
 
     @staticmethod
     def published():

@@ -6,4 +6,4 @@ from . import cache
 
 
 def sitemap(request):
-    return cache.cached_response(request, "sitemap", lambda: wagtail_sitemap(request))
+    return cache.cached_response(request, lambda: wagtail_sitemap(request))

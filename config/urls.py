@@ -1,6 +1,6 @@
 from django.conf import settings
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from cms import views as cms_views
@@ -38,4 +38,8 @@ if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 # Wagtail's catch-all serves the public pages; it must stay the last pattern.
-urlpatterns += [path("", include("wagtail.urls"))]
+# (cms.views.serve answers from the page cache first, then hands over to Wagtail's serve.)
+urlpatterns += [
+    re_path(r"^((?:[\w\-]+/)*)$", cms_views.serve, name="cms_serve"),
+    path("", include("wagtail.urls")),
+]
