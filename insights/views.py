@@ -133,6 +133,7 @@ def applications_charts(scope, by):
         },
         {
             "id": "success",
+            # xgettext:no-python-format
             "title": _("Success rate (% of decided proposals awarded)"),
             "series": [("rate", _("Success rate (%)"))],
             "rows": [
