@@ -186,8 +186,9 @@ def management_commands():
 class Run:
     """One load run: fresh data, the stack with ``web`` gunicorn processes, locust, checks."""
 
-    def __init__(self, stack, args, *, web, label, mail_delay=0.0):
+    def __init__(self, stack, args, *, web, label, applicants=None, mail_delay=0.0):
         self.stack, self.args, self.web, self.label = stack, args, web, label
+        self.applicants = applicants
         self.work = Path(args.work) / label
         self.work.mkdir(parents=True, exist_ok=True)
         self.env = app_env(stack, args)
@@ -202,15 +203,17 @@ class Run:
 
     def note(self, what):
         self.events.append((time.time(), what))
-        out(f"  [{time.strftime('%H:%M:%S')}] {what}")
+        out(f"  [{time.strftime('%H:%M:%S', time.gmtime())} UTC] {what}")
 
     def prepare(self):
         from benchmarks import deadline_data
+        from grants.models import Application
 
         fresh_database(self.stack)
         flush_redis(self.stack)
         deadline_data.reopen_deadline_call(minutes=10)
-        self.plan = deadline_data.plan()
+        self.plan = deadline_data.plan(limit=self.applicants)
+        self.proposals = Application.objects.filter(call=deadline_data.deadline_call()).count()
         self.plan_path.write_text(json.dumps(self.plan))
 
     def start_stack(self):
@@ -239,7 +242,7 @@ class Run:
             if name not in ("redis",):
                 self.stack.stop(name)
 
-    def load(self, during=None):
+    def load(self, during=None, retries=3):
         """Run locust; ``during(run)`` runs in a thread meanwhile (fault injection)."""
         users = sum(len(self.plan[k]) for k in ("applicants", "officers", "reviewers"))
         env = dict(self.env)
@@ -247,6 +250,7 @@ class Run:
             LOAD_PLAN=str(self.plan_path),
             LOAD_LOG=str(self.log_path),
             LOAD_SPREAD=str(self.args.spread),
+            LOAD_RETRIES=str(retries),
         )
         argv = [
             str(VENV_BIN / "locust"), "-f", str(ROOT / "benchmarks" / "locustfile.py"),
@@ -319,8 +323,10 @@ class Run:
         time.sleep(5)
         return owed, drained
 
-    def check(self, *, drain_from=None):
-        """Everything the run must hold; returns (figures, problems)."""
+    def check(self, *, drain_from=None, tolerated=None):
+        """Everything the run must hold; returns (figures, problems). ``tolerated(request)``
+        says which failed requests a fault run expects (e.g. 503 while the database is
+        down); they are counted, not reported as problems."""
         from django.contrib.contenttypes.models import ContentType
         from django.db import connections
 
@@ -335,8 +341,13 @@ class Run:
         log = self.requests()
         submits = [r for r in log if r["name"] == "applicant: submit"]
         ok_submits = [r for r in submits if r["status"] == 302]
-        server_errors = Counter(r["name"] for r in log if r["status"] >= 500)
-        dropped = Counter(r["name"] for r in log if r["status"] == 0)
+        tolerated = tolerated or (lambda r: False)
+        expected = Counter(
+            r["status"] for r in log if (r["status"] >= 500 or not r["status"]) and tolerated(r)
+        )
+        log_errors = [r for r in log if not tolerated(r)]
+        server_errors = Counter(r["name"] for r in log_errors if r["status"] >= 500)
+        dropped = Counter(r["name"] for r in log_errors if r["status"] == 0)
         if server_errors:
             problems.append(f"server errors: {dict(server_errors)}")
         if dropped:
@@ -346,8 +357,8 @@ class Run:
         planned = len(self.plan["applicants"])
         apps = list(Application.objects.filter(call=call).values("pk", "state", "number"))
         states = Counter(a["state"] for a in apps)
-        if len(apps) != planned:
-            problems.append(f"{len(apps)} proposals in the call, planned {planned}")
+        if len(apps) != self.proposals:
+            problems.append(f"{len(apps)} proposals in the call, {self.proposals} before the run")
         if states.get(ApplicationState.SUBMITTED, 0) != planned:
             problems.append(f"not every proposal was submitted: {dict(states)}")
         numbers = [a["number"] for a in apps if a["number"]]
@@ -409,6 +420,7 @@ class Run:
             "web": self.web,
             "requests": len(log),
             "statuses": dict(Counter(r["status"] for r in log)),
+            "expected_errors": dict(expected),
             "submissions": len(ok_submits),
             "submissions_per_s": sustained_rate(ok_submits),
             "submit_span_s": span(ok_submits),

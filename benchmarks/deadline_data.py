@@ -201,8 +201,9 @@ def _session(user, device=None):
     return store.session_key
 
 
-def plan(seed=11):
-    """Sessions and targets of every load client, for benchmarks/locustfile.py."""
+def plan(limit=None, seed=11):
+    """Sessions and targets of every load client, for benchmarks/locustfile.py; ``limit``
+    applicants (default: every draft)."""
     from django.conf import settings
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -212,6 +213,7 @@ def plan(seed=11):
     call = deadline_call()
     drafts = list(Application.objects.filter(call=call, state=S.DRAFT).select_related("applicant"))
     rng.shuffle(drafts)
+    drafts = drafts[:limit]
     devices = {d.user_id: d for d in TOTPDevice.objects.filter(user__username__startswith="load_")}
     officers = User.objects.filter(username__startswith="load_officer").order_by("pk")
     queue = list(

@@ -3,11 +3,12 @@ this file; it is not meant to be run by hand).
 
 Environment: ``LOAD_PLAN`` the JSON plan (sessions and targets, benchmarks/deadline_data.py),
 ``LOAD_LOG`` where every request is written (one JSON line each), ``LOAD_SPREAD`` seconds
-over which the applicants' submissions are spread (0: all at once, the deadline rush).
+over which the applicants' submissions are spread (0: all at once, the deadline rush),
+``LOAD_RETRIES`` how often an applicant tries again after a server error (default 3).
 
 - Applicants (one user each): open their draft, submit it through the site's form, read the
-  result. A submission that meets a server error or a dropped connection is retried, as a
-  person would, up to three times.
+  result. A submission that meets a server error or a dropped connection is tried again
+  from the page, as a person would.
 - Officers: the formal-check queue, then a proposal from it; again and again.
 - Reviewers: for each accepted assignment, the assignment page, the review form, submit.
 When every applicant is done the run stops.
@@ -27,7 +28,7 @@ from locust.exception import StopUser
 PLAN = json.loads(open(os.environ["LOAD_PLAN"], encoding="utf-8").read())  # noqa: SIM115
 SPREAD = float(os.environ.get("LOAD_SPREAD", "0"))
 CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
-RETRIES = 3
+RETRIES = int(os.environ.get("LOAD_RETRIES", "3"))
 
 _applicants = iter(enumerate(PLAN["applicants"]))
 _officers = itertools.cycle(PLAN["officers"])
@@ -70,20 +71,17 @@ class Signed(HttpUser):
         return match.group(1) if match else ""
 
     def post_form(self, url, data, *, name, referer):
-        """POST ``data`` with the page's CSRF token; retried on 5xx or a dropped connection.
-        Returns the last response."""
-        for attempt in range(RETRIES + 1):
-            with self.client.post(
-                url, data=data, name=name, allow_redirects=False,
-                headers={"Referer": self.host + referer}, catch_response=True,
-            ) as response:  # fmt: skip
-                if 0 < response.status_code < 500:
-                    response.success()
-                    return response
-                response.failure(f"HTTP {response.status_code}")
-            if attempt < RETRIES:
-                gevent.sleep(2 * (attempt + 1))
-        return response  # the last failure
+        """POST ``data`` with the page's CSRF token; ``None`` on a server error or a dropped
+        connection (the caller tries again), else the response."""
+        with self.client.post(
+            url, data=data, name=name, allow_redirects=False,
+            headers={"Referer": self.host + referer}, catch_response=True,
+        ) as response:  # fmt: skip
+            if 0 < response.status_code < 500:
+                response.success()
+                return response
+            response.failure(f"HTTP {response.status_code}")
+        return None
 
 
 class Applicant(Signed):
@@ -98,15 +96,21 @@ class Applicant(Signed):
 
     @task
     def submit(self):
+        """Open the draft, submit it; on a server error or a dropped connection wait and
+        start again from the page, as a person would."""
         detail = f"/proposals/{self.me['pk']}/"
-        page = self.client.get(detail, name="applicant: proposal")
-        token = self.csrf(page)
-        self.post_form(
-            f"{detail}steps/submit/",
-            {"csrfmiddlewaretoken": token, "t-submit-comment": ""},
-            name="applicant: submit",
-            referer=detail,
-        )
+        for attempt in range(RETRIES + 1):
+            if attempt:
+                gevent.sleep(min(2 * attempt, 10))
+            page = self.client.get(detail, name="applicant: proposal")
+            if page.status_code != 200:
+                continue
+            data = {"csrfmiddlewaretoken": self.csrf(page), "t-submit-comment": ""}
+            submitted = self.post_form(
+                f"{detail}steps/submit/", data, name="applicant: submit", referer=detail
+            )
+            if submitted is not None:
+                break
         self.client.get(detail, name="applicant: proposal after submit")
         _done["applicants"] += 1
         if _done["applicants"] == len(PLAN["applicants"]):
@@ -147,6 +151,8 @@ class Reviewer(Signed):
         self.client.get(f"/review/my/{pk}/", name="reviewer: assignment")
         form = f"/review/my/{pk}/review/"
         page = self.client.get(form, name="reviewer: review form")
+        if page.status_code != 200:
+            return  # tried again on the next turn
         response = self.post_form(
             form,
             {
@@ -162,5 +168,5 @@ class Reviewer(Signed):
             name="reviewer: submit review",
             referer=form,
         )
-        if response is not None and response.status_code < 500:
+        if response is not None:
             self.todo.pop(0)
