@@ -6,9 +6,13 @@ reports, final evaluations) bumps the version (``cms.signals``), so a change is 
 the same request cycle; the TTL (``GRANTFLOW_PUBLIC_CACHE_SECONDS``) bounds the age of what
 depends only on the clock (countdowns), and pages whose state flips at a known moment (a
 call closing) never outlive it.
+
+The cache only saves work: when it cannot be reached (Redis down) pages are rendered
+uncached and saves go through; a bump lost meanwhile is bounded by the TTL like any other.
 """
 
 import hashlib
+import logging
 
 from django.conf import settings
 from django.core.cache import cache
@@ -18,6 +22,19 @@ from django.utils.translation import get_language
 
 VERSION_KEY = "cms:version"
 CSRF_PLACEHOLDER = "__GRANTFLOW_CSRF__"
+logger = logging.getLogger(__name__)
+
+
+def _unreachable_errors():
+    try:
+        from redis.exceptions import RedisError
+    except ImportError:  # no Redis client: only the local caches, which do not fail so
+        return (OSError,)
+    return (OSError, RedisError)
+
+
+#: What a cache backend raises when its server cannot be reached.
+UNREACHABLE = _unreachable_errors()
 
 
 def version():
@@ -31,9 +48,12 @@ def version():
 def bump(**kwargs):
     """Drop every cached public page (signal receiver as well as a plain call)."""
     try:
-        cache.incr(VERSION_KEY)
-    except ValueError:
-        cache.set(VERSION_KEY, 2, timeout=None)
+        try:
+            cache.incr(VERSION_KEY)
+        except ValueError:
+            cache.set(VERSION_KEY, 2, timeout=None)
+    except UNREACHABLE as exc:
+        logger.warning("public page cache unreachable, version not bumped: %s", exc)
 
 
 def ttl():
@@ -53,7 +73,11 @@ def lookup(request):
     """The cached response for ``request`` (with the visitor's own CSRF token), or None."""
     if not cacheable(request):
         return None
-    hit = cache.get(_key(request))
+    try:
+        hit = cache.get(_key(request))
+    except UNREACHABLE as exc:
+        logger.warning("public page cache unreachable: %s", exc)
+        return None
     if hit is None:
         return None
     content, content_type = hit
@@ -73,7 +97,10 @@ def store(request, response, timeout=None):
     seconds = ttl() if timeout is None else min(ttl(), timeout)
     if seconds > 0:
         content = response.content.decode().replace(get_token(request), CSRF_PLACEHOLDER)
-        cache.set(_key(request), (content, response.get("Content-Type")), seconds)
+        try:
+            cache.set(_key(request), (content, response.get("Content-Type")), seconds)
+        except UNREACHABLE as exc:
+            logger.warning("public page cache unreachable: %s", exc)
     return response
 
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.core.cache import cache
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 from wagtail.models import Locale
 
@@ -14,8 +14,8 @@ from cms.models import CallPage, HomePage, NoticeIndexPage, ReportIndexPage, Sea
 from cms.pages import build_site
 from finance.models.evaluation import STReport
 from grants.enums import ApplicationState
-from grants.models import Objection, ObjectionState, Project
-from grants.services import application_transition
+from grants.models import Application, Objection, ObjectionState, Project
+from grants.services import application_submit, application_transition
 from programs.models import Category
 from tests import factories as f
 
@@ -214,3 +214,19 @@ def test_cached_page_keeps_each_visitors_csrf_token():
     token = second.cookies["csrftoken"].value
     assert "__GRANTFLOW_CSRF__" not in html
     assert 'name="csrfmiddlewaretoken"' in html and token
+
+
+def test_submissions_carry_on_while_the_page_cache_is_unreachable():
+    """The page cache only saves work: with its Redis down a submission (whose save bumps
+    the cache version) still goes through."""
+    application = f.ApplicationFactory()
+    unreachable = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens there
+        }
+    }
+    with override_settings(CACHES=unreachable):
+        submitted = application_submit(application=application, user=application.applicant)
+    assert submitted.state == S.SUBMITTED and submitted.number
+    assert Application.objects.get(pk=application.pk).state == S.SUBMITTED
