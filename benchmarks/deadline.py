@@ -218,6 +218,7 @@ class Run:
 
     def start_stack(self):
         s = self.stack
+        s.logs = self.work
         s.start_web(self.env, self.web, threads=self.args.threads)
         s.start_workers(self.env, 2)
         s.start_background(self.env, management_commands())

@@ -24,6 +24,8 @@ import time
 import gevent
 from locust import HttpUser, between, constant, events, task
 from locust.exception import StopUser
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 PLAN = json.loads(open(os.environ["LOAD_PLAN"], encoding="utf-8").read())  # noqa: SIM115
 SPREAD = float(os.environ.get("LOAD_SPREAD", "0"))
@@ -65,6 +67,10 @@ class Signed(HttpUser):
 
     def sign_in(self, session):
         self.client.cookies.set(PLAN["cookie"], session)
+        # A kept-alive connection the server closes just as a GET reuses it is opened again,
+        # as browsers do; a POST is never sent twice.
+        retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods={"GET"})
+        self.client.mount("http://", HTTPAdapter(max_retries=retry))
 
     def csrf(self, response):
         match = CSRF.search(response.text or "")

@@ -69,6 +69,7 @@ class Stack:
     def __init__(self, *, work, pg_port=5441, redis_port=6391, web_port=8391, pg_dir=TMP / "gf_pg"):
         self.work = Path(work)
         self.work.mkdir(parents=True, exist_ok=True)
+        self.logs = self.work  # each run points it at its own folder
         self.pg_port = pg_port
         self.pg_dir = Path(pg_dir)
         self.redis_port = redis_port
@@ -86,7 +87,7 @@ class Stack:
     # --- plain processes ----------------------------------------------------------------
 
     def start(self, name, argv, env=None, cwd=ROOT):
-        log = open(self.work / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
+        log = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 (closed with the process)
         proc = subprocess.Popen(  # noqa: S603 (our own argv)
             argv, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
