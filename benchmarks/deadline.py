@@ -83,6 +83,8 @@ def app_env(stack, args):
         CELERY_BROKER_URL=stack.redis_url(0),
         LOAD_MAILSINK=str(work / "mail.jsonl"),
         LOAD_STATIC_ROOT=str(work / "static"),
+        DJANGO_EMAIL_BACKEND="benchmarks.mailsink.EmailBackend",
+        PROMETHEUS_MULTIPROC_DIR=str(work / "prometheus"),
         PYTHONPATH=str(ROOT),
     )
     return env

@@ -46,6 +46,11 @@ def parse_args(argv=None):
     p.add_argument("--web-processes", type=int, default=2)
     p.add_argument("--outage", type=float, default=60.0, help="seconds Redis stays down")
     p.add_argument("--pg-outage", type=float, default=15.0, help="seconds PostgreSQL stays down")
+    p.add_argument(
+        "--session-engine",
+        default="",
+        help="override SESSION_ENGINE (e.g. django.contrib.sessions.backends.db) to compare",
+    )
     return p.parse_args(argv)
 
 
@@ -273,6 +278,8 @@ def postgres_fault(stack, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    if args.session_engine:
+        os.environ["LOAD_SESSION_ENGINE"] = args.session_engine
     out(f"Load average before: {os.getloadavg()}")
     chosen = [f for f in args.only.split(",") if f]
     stack = open_stack(args)

@@ -199,7 +199,8 @@ class Stack:
     def worker_argv(self, index, concurrency=1):
         return [
             str(VENV_BIN / "celery"), "-A", "config", "worker", "-c", str(concurrency),
-            "-n", f"load{index}@%h", "-l", "warning", "--without-gossip", "--without-mingle",
+            "-n", f"load{index}@%h", "-l", "warning", "--without-heartbeat", "--without-gossip",
+            "--without-mingle",
         ]  # fmt: skip
 
     def start_workers(self, env, count=2):
@@ -211,8 +212,10 @@ class Stack:
         manage = [str(VENV_BIN / "python"), "manage.py"]
         if "dispatch_outbox" in commands:
             self.start("outbox", [*manage, "dispatch_outbox", "--loop"], env)
-        if "runmailer" in commands:
-            self.start("mailer", [*manage, "runmailer"], env)
+        for sender in ("runmailer_pg", "runmailer"):
+            if sender in commands:
+                self.start("mailer", [*manage, sender], env)
+                break
         beat = self.work / "celerybeat-schedule"
         self.start(
             "beat",
