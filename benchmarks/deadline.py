@@ -84,6 +84,11 @@ def app_env(stack, args):
         LOAD_MAILSINK=str(work / "mail.jsonl"),
         LOAD_STATIC_ROOT=str(work / "static"),
         DJANGO_EMAIL_BACKEND="benchmarks.mailsink.EmailBackend",
+        GRANTFLOW_ID_HASH_KEY="load-run-id-hash-key-not-for-production",
+        GRANTFLOW_SITE_URL=stack.base_url(),
+        DJANGO_SECURE_SSL_REDIRECT="false",
+        DJANGO_SECURE_COOKIES="false",
+        DJANGO_SECURE_HSTS_SECONDS="0",
         PROMETHEUS_MULTIPROC_DIR=str(work / "prometheus"),
         PYTHONPATH=str(ROOT),
     )
