@@ -68,8 +68,12 @@ class Signed(HttpUser):
     def sign_in(self, session):
         self.client.cookies.set(PLAN["cookie"], session)
         # A kept-alive connection the server closes just as a GET reuses it is opened again,
-        # as browsers do; a POST is never sent twice.
-        retry = Retry(total=1, connect=1, read=1, status=0, allowed_methods={"GET"})
+        # as browsers do; a POST is never sent twice, and an answer (a 503 with Retry-After
+        # included) is never retried here.
+        retry = Retry(
+            total=1, connect=1, read=1, status=0, allowed_methods={"GET"},
+            respect_retry_after_header=False, raise_on_status=False,
+        )  # fmt: skip
         self.client.mount("http://", HTTPAdapter(max_retries=retry))
 
     def csrf(self, response):
