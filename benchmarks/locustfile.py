@@ -9,8 +9,9 @@ over which the applicants' submissions are spread (0: all at once, the deadline 
 - Applicants (one user each): open their draft, submit it through the site's form, read the
   result. A submission that meets a server error or a dropped connection is tried again
   from the page, as a person would.
-- Officers: the formal-check queue, then a proposal from it; again and again.
-- Reviewers: for each accepted assignment, the assignment page, the review form, submit.
+- Officers: the formal-check queue, then a proposal from it, every 2–6 s.
+- Reviewers: for each accepted assignment, the assignment page, the review form, submit;
+  one every 5–15 s.
 When every applicant is done the run stops.
 """
 
@@ -130,7 +131,7 @@ class Applicant(Signed):
 
 class Officer(Signed):
     fixed_count = len(PLAN["officers"])
-    wait_time = between(1, 3)
+    wait_time = between(2, 6)
 
     def on_start(self):
         self.me = next(_officers)
@@ -145,7 +146,7 @@ class Officer(Signed):
 
 class Reviewer(Signed):
     fixed_count = len(PLAN["reviewers"])
-    wait_time = between(2, 5)
+    wait_time = between(5, 15)
 
     def on_start(self):
         self.me = next(_reviewers)
