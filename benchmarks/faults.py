@@ -251,9 +251,10 @@ def postgres_fault(stack, args):
 
     def restart(run):
         time.sleep(20)
+        window["stopping"] = time.time()
+        run.stack.stop_pg()
         window["down"] = time.time()
         run.note("PostgreSQL stopped")
-        run.stack.stop_pg()
         time.sleep(args.pg_outage)
         run.stack.start_pg()
         window["up"] = time.time()
@@ -261,8 +262,8 @@ def postgres_fault(stack, args):
 
     def tolerated(r):
         return (
-            "down" in window
-            and window["down"] <= r["t"] - r["ms"] / 1000 <= window["up"] + 2
+            "up" in window
+            and window["stopping"] - 1 <= r["t"] - r["ms"] / 1000 <= window["up"] + 2
             and r["status"] in (0, 503)
         )
 
