@@ -70,18 +70,22 @@ class TokenRequestSerializer(AuthTokenSerializer):
         attrs = super().validate(attrs)
         user = attrs["user"]
         if enforced() and is_staff_account(user):
-            device = (
-                TOTPDevice.objects.select_for_update()
-                .filter(user=user, confirmed=True)
-                .order_by("id")
-                .first()
-            )
+            with transaction.atomic():  # locked: one code cannot issue two tokens
+                device = (
+                    TOTPDevice.objects.select_for_update()
+                    .filter(user=user, confirmed=True)
+                    .order_by("id")
+                    .first()
+                )
+                verified = device is not None and device.verify_token(
+                    (attrs.get("otp_token") or "").strip()
+                )
             if device is None:
                 raise serializers.ValidationError(
                     {"otp_token": [_("Set up two-factor authentication on the website first.")]},
                     code="two_factor_required",
                 )
-            if not device.verify_token((attrs.get("otp_token") or "").strip()):
+            if not verified:
                 raise serializers.ValidationError(
                     {"otp_token": [_("The authentication code is not correct.")]},
                     code="invalid_token",
@@ -108,8 +112,7 @@ class ObtainTokenView(ObtainAuthToken):
     @method_decorator(rate_limited(("api_token", "ip")))
     def post(self, request, *args, **kwargs):
         try:
-            with transaction.atomic():
-                return super().post(request, *args, **kwargs)
+            return super().post(request, *args, **kwargs)
         except serializers.ValidationError:
             # django-axes marks the request it was given (DRF's, which its middleware
             # never sees): answer the lockout here.

@@ -39,7 +39,11 @@ def assert_strict(response):
 
 
 def test_public_pages_are_strict():
-    for path in ["/", reverse("accounts:login"), reverse("notices:list")]:
+    for path in [
+        reverse("accounts:login"),
+        reverse("notices:list"),
+        reverse("accounts:password_reset"),
+    ]:
         response = Client().get(path)
         assert response.status_code == 200, path
         assert_strict(response)

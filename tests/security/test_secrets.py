@@ -18,7 +18,9 @@ def test_production_refuses_to_start_without_the_id_hash_key():
 
 
 def test_production_refuses_the_development_key():
-    result = run(["check"], production_env(DJANGO_SECRET_KEY="dev-only-insecure-key-change-me"))
+    env = production_env()
+    env["DJANGO_SECRET_KEY"] = "dev-only-insecure-key-change-me"
+    result = run(["check"], env)
     assert result.returncode != 0
     assert "development default" in result.stderr
 
@@ -30,22 +32,23 @@ def test_production_requires_two_factor_for_staff():
             "-c",
             "from django.conf import settings; print(settings.GRANTFLOW_REQUIRE_STAFF_2FA)",
         ],
-        production_env(GRANTFLOW_REQUIRE_STAFF_2FA="false"),
+        {**production_env(), "GRANTFLOW_REQUIRE_STAFF_2FA": "false"},
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "True"
 
 
 def test_no_blanket_noqa_hides_the_security_rules():
-    """Every ``noqa`` names its rules (a bare ``# noqa`` would silence S too) and no file
-    turns the S rules off as a whole."""
+    """Every suppression comment names its rules (a bare one would silence S too) and no
+    file turns the S rules off as a whole."""
+    marker = "no" + "qa"  # spelled apart so that this test does not find itself
     bare = []
     for path in ROOT.rglob("*.py"):
         parts = path.relative_to(ROOT).parts
         if parts[0] in (".venv", "node_modules") or "migrations" in parts:
             continue
         for number, line in enumerate(path.read_text().splitlines(), 1):
-            if re.search(r"#\s*noqa(?!:)", line) or "ruff: noqa" in line:
+            if re.search(rf"#\s*{marker}(?!:)", line) or f"ruff: {marker}" in line:
                 bare.append(f"{path.relative_to(ROOT)}:{number}")
     assert bare == []
     config = (ROOT / "pyproject.toml").read_text()
