@@ -341,3 +341,8 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
+# No Gravatar images in the Wagtail admin: they would tell a third party which staff work
+# here (and the CSP refuses outside images anyway).
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+# Nor a check for new Wagtail releases from the editors' browsers (an outside request).
+WAGTAIL_ENABLE_UPDATE_CHECK = False

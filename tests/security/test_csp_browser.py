@@ -101,6 +101,7 @@ def test_pages_of_every_role_run_under_the_policy(live_server, strict_page):
 
 
 def test_the_admin_sites_work_under_their_relaxed_policy(live_server, strict_page):
+    build_site()  # the flush of transactional tests leaves Wagtail without its page tree
     admin = f.UserFactory(
         is_staff=True, is_superuser=True, password=PASSWORD, language="en", institution=None
     )
