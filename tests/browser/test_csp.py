@@ -1,4 +1,5 @@
-"""No page breaks under the Content-Security-Policy: Chromium walks pages of every role with
+"""Issue 7 (security; the rest is in tests/security/). No page breaks under the
+Content-Security-Policy: Chromium walks pages of every role with
 the policy enforced (no bypass) and the console must show no violation. Staff sign in
 through the form with a real authenticator code."""
 
@@ -11,7 +12,6 @@ from django.utils import timezone
 from cms.pages import build_site
 from grants.enums import ApplicationState
 from tests import factories as f
-from tests.browser.conftest import browser  # noqa: F401 - the session's Chromium
 from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -20,7 +20,7 @@ PASSWORD = "Csp-browser-pw-2026"
 
 
 @pytest.fixture
-def strict_page(browser):  # noqa: F811
+def strict_page(browser):
     """A page that enforces the site's CSP and records every violation in the console."""
     context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
     page = context.new_page()
