@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from accounts.roles import Role
 from audit import workflow
 from audit.workflow import WorkflowError
+from config.uploads import PDF_OR_IMAGE, check_upload
 
 from .enums import ApplicationState
 from .models import Application, BudgetLine, NumberSequence, Objection
@@ -107,8 +108,6 @@ def _count(client):
 
 def check_file(upload, field):
     """A PDF, JPEG or PNG by its content, within the size limit; returns its extension."""
-    from config.uploads import PDF_OR_IMAGE, check_upload
-
     limit = int(_setting("GRANTFLOW_OBJECTION_MAX_BYTES", EVIDENCE_MAX_BYTES))
     return check_upload(upload, field, PDF_OR_IMAGE, max_bytes=limit)[0]
 

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from audit import chain as audit_chain
 from audit import workflow
 from audit.workflow import WorkflowError
+from config.uploads import PDF, check_upload
 from integrity.models import Action
 from integrity.services import check_eligibility, require_eligible
 from programs.models import CATEGORY_PREFIX
@@ -201,8 +202,6 @@ def experts_to_avoid_set(*, application, experts):
 
 def attachment_add(*, application, uploaded_by, title, file):
     """Store a PDF attachment privately; anything else is refused by its content."""
-    from config.uploads import PDF, check_upload
-
     _require_editable(application)
     check_upload(file, "file", (PDF,), max_bytes=settings.ATTACHMENT_MAX_BYTES)
     digest = hashlib.sha256()

@@ -36,6 +36,7 @@ from accounts.models import User
 from accounts.roles import Role
 from audit import workflow
 from audit.workflow import WorkflowError
+from config.uploads import PDF_OR_IMAGE, check_upload
 
 from . import services
 from .models import (
@@ -177,8 +178,6 @@ def add_working_days(start, days):
 
 def check_file(upload, field):
     """A PDF, JPEG or PNG by its content, within the size limit; returns (extension, mime)."""
-    from config.uploads import PDF_OR_IMAGE, check_upload
-
     limit = int(getattr(settings, "GRANTFLOW_CASE_FILE_MAX_BYTES", EVIDENCE_MAX_BYTES))
     return check_upload(upload, field, PDF_OR_IMAGE, max_bytes=limit)
 
