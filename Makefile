@@ -6,13 +6,14 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 PG_URL := postgres://postgres@127.0.0.1:5432/grantflow
 
-.PHONY: run test venv fonts sysdeps apt lint messages graphs benchmark
+.PHONY: run test venv fonts sysdeps apt lint messages graphs benchmark lock audit-deps
 
-# A venv with the project and its test tools; reinstalled when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml
+# A venv with the project and its test tools, installed from the lock file (exact versions,
+# checked hashes); reinstalled when pyproject.toml or requirements.lock changes.
+$(VENV)/.installed: pyproject.toml requirements.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[dev]'
+	$(PY) -m pip install -q -r requirements.lock
+	$(PY) -m pip install -q -e . --no-deps
 	touch $@
 
 venv: $(VENV)/.installed
@@ -47,6 +48,7 @@ test: venv sysdeps
 	echo "Database: $${DATABASE_URL:-sqlite}"; \
 	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && \
 	$(PY) manage.py makemigrations --check --dry-run --settings=config.settings.test && \
+	$(MAKE) --no-print-directory audit-deps && \
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: venv
@@ -70,3 +72,25 @@ graphs: venv
 
 benchmark: venv
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) benchmarks/run.py $(BENCH_ARGS)
+
+# Issue 7 (security): the lock file and the audit of what it pins (docs/security.md).
+# Regenerate after changing pyproject.toml's dependencies (or to take upgrades).
+lock: venv
+	$(VENV)/bin/pip-compile -q --extra dev --generate-hashes --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links -o requirements.lock pyproject.toml
+
+# Known vulnerabilities (PyPI's advisory data) in the locked versions: fails on any finding,
+# and on any package it could not check. Where PyPI's per-version JSON API cannot be reached
+# it warns and goes on, unless AUDIT_REQUIRED=1 (CI with internet): then it fails closed.
+AUDIT_PROBE := https://pypi.org/pypi/pip/24.0/json
+audit-deps: venv
+	@if $(PY) -c "import urllib.request as u; u.urlopen('$(AUDIT_PROBE)', timeout=20)" 2>/dev/null; then \
+	  $(VENV)/bin/pip-audit --strict --vulnerability-service pypi --no-deps --disable-pip \
+	    -r requirements.lock; \
+	elif [ -n "$$AUDIT_REQUIRED" ]; then \
+	  echo "audit-deps: PyPI's vulnerability data cannot be reached and AUDIT_REQUIRED is set." >&2; \
+	  exit 1; \
+	else \
+	  echo "audit-deps: WARNING: PyPI's vulnerability data cannot be reached from here;" \
+	    "dependencies NOT audited (set AUDIT_REQUIRED=1 to fail instead)." >&2; \
+	fi

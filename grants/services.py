@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from audit import chain as audit_chain
 from audit import workflow
 from audit.workflow import WorkflowError
+from config.uploads import PDF, check_upload
 from integrity.models import Action
 from integrity.services import check_eligibility, require_eligible
 from programs.models import CATEGORY_PREFIX
@@ -199,21 +200,10 @@ def experts_to_avoid_set(*, application, experts):
         )
 
 
-PDF_MAGIC = b"%PDF-"
-
-
 def attachment_add(*, application, uploaded_by, title, file):
     """Store a PDF attachment privately; anything else is refused by its content."""
     _require_editable(application)
-    if file.size > settings.ATTACHMENT_MAX_BYTES:
-        raise ValidationError(
-            {"file": [_("The file is larger than %(mb)d MB.")
-                      % {"mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)}]}
-        )  # fmt: skip
-    head = file.read(len(PDF_MAGIC))
-    file.seek(0)
-    if head != PDF_MAGIC:
-        raise ValidationError({"file": [_("Only PDF files are accepted.")]})
+    check_upload(file, "file", (PDF,), max_bytes=settings.ATTACHMENT_MAX_BYTES)
     digest = hashlib.sha256()
     for chunk in file.chunks():
         digest.update(chunk)

@@ -36,6 +36,7 @@ from accounts.models import User
 from accounts.roles import Role
 from audit import workflow
 from audit.workflow import WorkflowError
+from config.uploads import PDF_OR_IMAGE, check_upload
 
 from . import services
 from .models import (
@@ -56,12 +57,6 @@ logger = logging.getLogger(__name__)
 
 S = CaseState
 EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
-#: Leading bytes of the files we accept, checked on the content (not on the name).
-SIGNATURES = (
-    (b"%PDF-", "pdf", "application/pdf"),
-    (b"\xff\xd8\xff", "jpg", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
-)
 
 
 # --- who reads what -------------------------------------------------------------------------
@@ -184,16 +179,7 @@ def add_working_days(start, days):
 def check_file(upload, field):
     """A PDF, JPEG or PNG by its content, within the size limit; returns (extension, mime)."""
     limit = int(getattr(settings, "GRANTFLOW_CASE_FILE_MAX_BYTES", EVIDENCE_MAX_BYTES))
-    if upload.size > limit:
-        raise ValidationError(
-            {field: [_("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)}]}
-        )
-    head = upload.read(16)
-    upload.seek(0)
-    for magic, extension, mime in SIGNATURES:
-        if head.startswith(magic):
-            return extension, mime
-    raise ValidationError({field: [_("Only PDF, JPEG or PNG files are accepted.")]})
+    return check_upload(upload, field, PDF_OR_IMAGE, max_bytes=limit)
 
 
 def _store_evidence(case, upload, *, user, description=""):

@@ -51,6 +51,7 @@ def production_env(**extra):
     return clean_env(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        GRANTFLOW_ID_HASH_KEY=secrets.token_urlsafe(32),
         DJANGO_ALLOWED_HOSTS="grantflow.example.org,www.grantflow.example.org",
         DATABASE_URL="postgres://grantflow@db.example.org:5432/grantflow",
         **extra,

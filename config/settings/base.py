@@ -282,3 +282,67 @@ WAGTAILDOCS_SERVE_METHOD = "serve_view"
 #: workflow change that alters what it shows: cms.cache).
 GRANTFLOW_PUBLIC_CACHE_SECONDS = env.int("GRANTFLOW_PUBLIC_CACHE_SECONDS", default=60)
 SPECTACULAR_SETTINGS.setdefault("PREPROCESSING_HOOKS", []).append("cms.schema.api_only")
+
+# Issue 7 (security): two-factor sign-in for staff, lockout, rate limits, security headers
+# (docs/security.md).
+from csp.constants import NONE, SELF  # noqa: E402
+
+#: Staff (and admin users) must prove an authenticator code each session; off on DEBUG so
+#: the demo tour works without an app.
+GRANTFLOW_REQUIRE_STAFF_2FA = env.bool("GRANTFLOW_REQUIRE_STAFF_2FA", default=not DEBUG)
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django_otp.middleware.OTPMiddleware") + 1,
+    "accounts.two_factor.StaffTwoFactorMiddleware",
+)
+_security = MIDDLEWARE.index("django.middleware.security.SecurityMiddleware")
+MIDDLEWARE[_security + 1 : _security + 1] = [
+    "config.security.CSPMiddleware",
+    "config.security.PermissionsPolicyMiddleware",
+]
+# Lockout (django-axes) after repeated failed sign-ins of one username from one address.
+INSTALLED_APPS.append("axes")
+AUTHENTICATION_BACKENDS.insert(0, "axes.backends.AxesStandaloneBackend")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AXES_FAILURE_LIMIT = env.int("GRANTFLOW_LOCKOUT_FAILURES", default=5)
+AXES_COOLOFF_TIME = env.float("GRANTFLOW_LOCKOUT_HOURS", default=0.5)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
+#: Request header (META name) that holds the client's address; set it only behind a proxy
+#: that overwrites it, e.g. HTTP_X_REAL_IP.
+GRANTFLOW_CLIENT_IP_META = env("GRANTFLOW_CLIENT_IP_META", default="REMOTE_ADDR")
+# Rate limits (django-ratelimit; counted in CACHES["default"], shared in production).
+GRANTFLOW_RATE_LIMITS = {
+    "login": env("GRANTFLOW_RATE_LOGIN", default="20/m"),
+    "password_reset": env("GRANTFLOW_RATE_PASSWORD_RESET", default="10/h"),
+    "password_reset_email": env("GRANTFLOW_RATE_PASSWORD_RESET_EMAIL", default="3/h"),
+    "api_token": env("GRANTFLOW_RATE_API_TOKEN", default="20/m"),
+    "objection": env("GRANTFLOW_RATE_OBJECTION", default="30/h"),
+}
+# Headers: strict CSP (config.security relaxes it for the two admins and the API docs page).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "frame-src": [NONE],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+    }
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+# No Gravatar images in the Wagtail admin: they would tell a third party which staff work
+# here (and the CSP refuses outside images anyway).
+WAGTAIL_GRAVATAR_PROVIDER_URL = None
+# Nor a check for new Wagtail releases from the editors' browsers (an outside request).
+WAGTAIL_ENABLE_UPDATE_CHECK = False

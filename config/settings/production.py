@@ -25,3 +25,11 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
 }
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+
+# Issue 7 (security): secrets only from the environment, staff always with two factors.
+GRANTFLOW_ID_HASH_KEY = env("GRANTFLOW_ID_HASH_KEY")
+if SECRET_KEY.startswith("dev-only"):
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured("DJANGO_SECRET_KEY is the development default: set a random one.")
+GRANTFLOW_REQUIRE_STAFF_2FA = True
