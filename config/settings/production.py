@@ -53,6 +53,7 @@ if AWS_STORAGE_BUCKET_NAME:
         "access_key": env("AWS_ACCESS_KEY_ID", default=None),
         "secret_key": env("AWS_SECRET_ACCESS_KEY", default=None),
         "addressing_style": env("AWS_S3_ADDRESSING_STYLE", default=None),
+        "signature_version": env("AWS_S3_SIGNATURE_VERSION", default="s3v4"),
         "file_overwrite": False,
     }
     STORAGES["default"] = {  # noqa: F405

@@ -6,6 +6,7 @@ import socket
 
 import pytest
 import redis
+from django.db import connection
 
 from config.celery_app import app
 
@@ -61,5 +62,32 @@ def redis_broker(broker_at):
         pytest.skip(f"no Redis at {REDIS_URL}")
     client = redis.Redis.from_url(REDIS_URL)
     client.flushdb()
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
     yield broker_at(REDIS_URL)
+    app.conf.task_always_eager = eager
     client.flushdb()
+
+
+class DatabaseSwitch:
+    """Takes the default connection to a port that refuses, as while PostgreSQL restarts,
+    and brings it back; always back after the test so the test database can be flushed."""
+
+    def __init__(self, closed_port):
+        self.closed_port = closed_port
+        self.port = connection.settings_dict["PORT"]
+
+    def take_down(self):
+        connection.close()
+        connection.settings_dict["PORT"] = self.closed_port
+
+    def bring_back(self):
+        connection.close()
+        connection.settings_dict["PORT"] = self.port
+
+
+@pytest.fixture
+def database_down(closed_port):
+    switch = DatabaseSwitch(closed_port)
+    yield switch
+    switch.bring_back()

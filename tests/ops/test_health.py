@@ -4,7 +4,6 @@ broker for real and names what failed."""
 import time
 
 import pytest
-from django.db import connection
 
 
 def test_healthz_answers_without_touching_the_database(client):
@@ -48,31 +47,16 @@ def test_readyz_reports_the_broker_down(client, broker_at, closed_port):
     assert body["checks"]["broker"] == "error: OperationalError"
 
 
-@pytest.fixture
-def database_down(closed_port):
-    """The default connection pointed at a closed port, as while PostgreSQL restarts; put back
-    (and reconnected) afterwards so the test database can be flushed."""
-    saved = connection.settings_dict["PORT"]
-    connection.close()
-    connection.settings_dict["PORT"] = closed_port
-
-    def restore():
-        connection.close()
-        connection.settings_dict["PORT"] = saved
-
-    yield restore
-    restore()
-
-
 @pytest.mark.django_db(transaction=True)
 def test_readyz_reports_the_database_down_then_recovers(client, redis_broker, database_down):
+    database_down.take_down()
     response = client.get("/readyz")
     assert response.status_code == 503
     body = response.json()
     assert body["failed"] == ["database"]
     assert body["checks"] == {"database": "error: OperationalError", "broker": "ok"}
 
-    database_down()  # PostgreSQL is back
+    database_down.bring_back()
     response = client.get("/readyz")
     assert response.status_code == 200
     assert response.json()["failed"] == []
