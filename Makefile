@@ -88,7 +88,7 @@ PROD_SHELL := while IFS='=' read -r k v; do [ -n "$${!k+x}" ] || export "$$k=$$v
 prod-up: venv
 	@mkdir -p $(PROD_VAR)/log $(PROD_VAR)/run
 	@$(PROD_SHELL); \
-	createdb -h 127.0.0.1 -U postgres "$${DATABASE_URL##*/}" 2>/dev/null || true; \
+	createdb --maintenance-db="$${DATABASE_URL%/*}/postgres" "$${DATABASE_URL##*/}" 2>/dev/null || true; \
 	$(PY) manage.py collectstatic --noinput -v0 && $(PY) manage.py migrate --noinput -v0 || exit 1; \
 	start() { nohup "$$@" >> $(PROD_VAR)/log/$$name.log 2>&1 & echo $$! > $(PROD_VAR)/run/$$name.pid; }; \
 	name=web start $(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py config.wsgi; \
