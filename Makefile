@@ -94,3 +94,48 @@ audit-deps: venv
 	  echo "audit-deps: WARNING: PyPI's vulnerability data cannot be reached from here;" \
 	    "dependencies NOT audited (set AUDIT_REQUIRED=1 to fail instead)." >&2; \
 	fi
+# Issue 7 (runtime): a local "production" stack on one machine (docs/deploy.md): gunicorn with
+# two worker processes on 127.0.0.1:$(PROD_PORT), two Celery workers and beat, against the
+# local PostgreSQL and Redis; pids and logs under var/. Settings from deploy/local.env (when
+# present) else deploy/local.env.example; a variable already set in the environment wins
+# (e.g. `DATABASE_URL=postgres://…/other make prod-up`).
+PROD_PORT ?= 8100
+PROD_ENV := $(firstword $(wildcard deploy/local.env) deploy/local.env.example)
+PROD_VAR := var
+PROD_SHELL := while IFS='=' read -r k v; do [ -n "$${!k+x}" ] || export "$$k=$$v"; \
+  done < <(grep -E '^[A-Z_]+=' $(PROD_ENV)); \
+  export PROMETHEUS_MULTIPROC_DIR=$$PWD/$(PROD_VAR)/prometheus GUNICORN_BIND=127.0.0.1:$(PROD_PORT)
+
+.PHONY: prod-up prod-down prod-status
+
+prod-up: venv
+	@mkdir -p $(PROD_VAR)/log $(PROD_VAR)/run
+	@$(PROD_SHELL); \
+	createdb --maintenance-db="$${DATABASE_URL%/*}/postgres" "$${DATABASE_URL##*/}" 2>/dev/null || true; \
+	$(PY) manage.py collectstatic --noinput -v0 && $(PY) manage.py migrate --noinput -v0 || exit 1; \
+	start() { nohup "$$@" >> $(PROD_VAR)/log/$$name.log 2>&1 & echo $$! > $(PROD_VAR)/run/$$name.pid; }; \
+	name=web start $(VENV)/bin/gunicorn -c deploy/gunicorn.conf.py config.wsgi; \
+	for n in 1 2; do \
+	  name=worker$$n start $(VENV)/bin/celery -A config worker --hostname=worker$$n@%h \
+	    --loglevel=INFO --without-heartbeat --without-gossip --without-mingle; \
+	done; \
+	name=beat start $(VENV)/bin/celery -A config beat --loglevel=INFO \
+	  --schedule=$(PROD_VAR)/run/celerybeat-schedule
+	@for i in $$(seq 1 30); do curl -fs -o /dev/null http://127.0.0.1:$(PROD_PORT)/healthz && break; sleep 1; done
+	@echo "Grantflow on http://127.0.0.1:$(PROD_PORT)/ — logs in $(PROD_VAR)/log, make prod-status, make prod-down"
+
+prod-down:
+	@for p in web worker1 worker2 beat; do \
+	  f=$(PROD_VAR)/run/$$p.pid; [ -f $$f ] || continue; pid=$$(cat $$f); \
+	  kill -TERM $$pid 2>/dev/null && echo "stopping $$p ($$pid)"; \
+	  for i in $$(seq 1 30); do kill -0 $$pid 2>/dev/null || break; sleep 1; done; \
+	  rm -f $$f; \
+	done
+
+prod-status:
+	@for p in web worker1 worker2 beat; do \
+	  f=$(PROD_VAR)/run/$$p.pid; \
+	  if [ -f $$f ] && kill -0 $$(cat $$f) 2>/dev/null; then echo "$$p: running ($$(cat $$f))"; \
+	  else echo "$$p: stopped"; fi; \
+	done
+	@curl -sS -w '\nHTTP %{http_code}\n' http://127.0.0.1:$(PROD_PORT)/readyz

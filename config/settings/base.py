@@ -346,3 +346,103 @@ SESSION_COOKIE_HTTPONLY = True
 WAGTAIL_GRAVATAR_PROVIDER_URL = None
 # Nor a check for new Wagtail releases from the editors' browsers (an outside request).
 WAGTAIL_ENABLE_UPDATE_CHECK = False
+# Issue 7 (runtime): request ids, structured logs, metrics, health endpoints, Celery timeouts.
+# config.request_id names each request (X-Request-ID from the proxy when well-formed, else a
+# new one) and returns it; config.health answers /healthz, /readyz and /metrics before the
+# rest of the stack (no session, CSRF, host check or HTTPS redirect); django_structlog binds
+# the id to every log line of the request and of the Celery tasks it enqueues; Prometheus
+# times every request.
+import structlog  # noqa: E402
+
+MIDDLEWARE[0:0] = [
+    "config.request_id.RequestIdMiddleware",
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "config.health.HealthMiddleware",
+]
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("whitenoise.middleware.WhiteNoiseMiddleware") + 1,
+    "django_structlog.middlewares.RequestMiddleware",
+)
+MIDDLEWARE.append("django_prometheus.middleware.PrometheusAfterMiddleware")
+INSTALLED_APPS.append("django_structlog")
+DJANGO_STRUCTLOG_TRUST_UPSTREAM_REQUEST_ID = True
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+DJANGO_STRUCTLOG_STATUS_START_LOG_LEVEL = 10  # logging.DEBUG: one line per request, at its end
+#: "console" (readable, colours) or "json" (one object a line, for log collectors).
+GRANTFLOW_LOG_FORMAT = env("GRANTFLOW_LOG_FORMAT", default="console")
+_STRUCTLOG_PRE_CHAIN = [
+    structlog.contextvars.merge_contextvars,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+    structlog.stdlib.add_logger_name,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.ExtraAdder(),
+]
+LOGGING["formatters"] = {
+    "json": {
+        "()": structlog.stdlib.ProcessorFormatter,
+        "processors": [
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.dict_tracebacks,
+            structlog.processors.JSONRenderer(ensure_ascii=False),
+        ],
+        "foreign_pre_chain": _STRUCTLOG_PRE_CHAIN,
+    },
+    "console": {
+        "()": structlog.stdlib.ProcessorFormatter,
+        "processors": [
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.dev.ConsoleRenderer(
+                colors=False, exception_formatter=structlog.dev.plain_traceback
+            ),
+        ],
+        "foreign_pre_chain": _STRUCTLOG_PRE_CHAIN,
+    },
+}
+LOGGING["handlers"]["console"]["formatter"] = GRANTFLOW_LOG_FORMAT
+structlog.configure(
+    processors=[
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.filter_by_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.UnicodeDecoder(),
+        structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+    ],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    cache_logger_on_first_use=True,
+)
+#: /metrics answers these client addresses, or anyone sending "Authorization: Bearer <token>".
+GRANTFLOW_METRICS_ALLOWED_IPS = env.list(
+    "GRANTFLOW_METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"]
+)
+GRANTFLOW_METRICS_TOKEN = env("GRANTFLOW_METRICS_TOKEN", default="")
+#: Seconds /readyz waits for the database and the broker.
+GRANTFLOW_READY_TIMEOUT = env.float("GRANTFLOW_READY_TIMEOUT", default=2.0)
+
+# Celery on Redis: short connect and socket timeouts so that a web request enqueuing a task
+# fails within seconds when Redis is down instead of hanging; the visibility timeout must
+# exceed the longest countdown/ETA of a task (else Redis hands it to a second worker).
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+#: Task processes per worker; unset: one per CPU.
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=None)
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=3.0)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=6 * 60 * 60),
+    "socket_connect_timeout": 3,
+    "socket_timeout": 5,
+    "retry_on_timeout": True,
+    "health_check_interval": 30,
+}
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.5,
+    "interval_max": 1,
+}
+CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3
+CELERY_REDIS_SOCKET_TIMEOUT = 5
+CELERY_RESULT_EXPIRES = 24 * 60 * 60
