@@ -23,6 +23,7 @@ from audit.workflow import WorkflowError
 from grants import rules as grant_rules
 from grants.models import Project, ProjectState
 from grants.selectors import applications_visible_to
+from outbox.dispatch import enqueue
 
 from .models import (
     FinalEvaluation,
@@ -104,8 +105,7 @@ def _lift_holds(project, user, comment):
 
 
 def _notify(project, kind):
-    pk = project.pk
-    transaction.on_commit(lambda: notify_result.delay(pk, kind))
+    enqueue(notify_result, project.pk, kind)
 
 
 # --- mid-term check --------------------------------------------------------------------

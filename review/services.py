@@ -2,8 +2,9 @@
 
 Every state change runs inside ``transaction.atomic`` on a row-locked assignment through
 ``audit.workflow.perform`` (which logs it). Mail and the refilling of a freed seat are
-queued with ``transaction.on_commit``: nothing leaves the process before the state is saved,
-and the reviewer's request does not wait for the assignment engine.
+recorded in the outbox (``outbox.dispatch.enqueue``) in the same transaction: nothing leaves
+the process before the state is saved, nothing is lost when the broker is down, and the
+reviewer's request does not wait for the assignment engine.
 """
 
 import logging
@@ -24,6 +25,7 @@ from audit.workflow import WorkflowError
 from grants.enums import CLOSED_STATES as CLOSED_APPLICATION_STATES
 from integrity.models import Action
 from integrity.services import check_eligibility
+from outbox.dispatch import enqueue
 
 from . import scoring
 from .models import (
@@ -123,12 +125,9 @@ def invite(assignment_ids):
     if not ids:
         return
 
-    def send():
-        from .tasks import send_review_invitations
+    from .tasks import send_review_invitations
 
-        send_review_invitations.delay(ids)
-
-    transaction.on_commit(send)
+    enqueue(send_review_invitations, ids)
 
 
 def invitation_links(assignment):
@@ -265,12 +264,9 @@ def assignment_transition(*, assignment, name, user, comment=""):
 def fill_holes(call_id):
     """After the commit, ask the assignment engine (if installed) to staff the freed seats."""
 
-    def enqueue():
-        from .tasks import fill_review_holes
+    from .tasks import fill_review_holes
 
-        fill_review_holes.delay(call_id)
-
-    transaction.on_commit(enqueue)
+    enqueue(fill_review_holes, call_id)
 
 
 def run_fill_holes(call_id):

@@ -25,3 +25,9 @@ STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
 }
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+
+# Issue 7 (outbox): mail is queued in the database (the job's transaction) and sent through
+# DJANGO_EMAIL_BACKEND by runmailer_pg and the outbox tasks; GRANTFLOW_MAIL_QUEUE=0 sends
+# directly.
+if env.bool("GRANTFLOW_MAIL_QUEUE", default=True):
+    MAILER_EMAIL_BACKEND, EMAIL_BACKEND = EMAIL_BACKEND, "outbox.mail.QueuedMailBackend"
