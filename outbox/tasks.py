@@ -23,8 +23,10 @@ def sweep_outbox():
 def send_queued_mail():
     """Send django-mailer's queue (each message row locked while it is sent)."""
     from mailer.engine import send_all
+    from mailer.models import Message
 
-    send_all()
+    # The ids only: each message is read again, locked, when its turn comes.
+    send_all(Message.objects.non_deferred().only("id", "priority", "when_added"))
 
 
 @shared_task(ignore_result=True)

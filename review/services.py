@@ -460,7 +460,8 @@ def remind_reviewers(today=None):
     """Mail reviewers whose review is not in yet, ``REMINDER_DAYS`` before the deadline.
 
     Once per assignment: ``reminded_at`` is set by a conditional update, so two beat runs
-    at once cannot both send.
+    at once cannot both send; with the mail queue (GRANTFLOW_MAIL_QUEUE) the mark and the
+    mail commit together, and a failure un-marks it for the next run.
     """
     today = today or timezone.localdate()
     due = ReviewAssignment.objects.filter(
@@ -471,18 +472,14 @@ def remind_reviewers(today=None):
     )
     sent = 0
     for assignment in _assignments_for_mail(due.values_list("pk", flat=True)):
-        claimed = ReviewAssignment.objects.filter(
-            pk=assignment.pk, reminded_at__isnull=True
-        ).update(reminded_at=timezone.now())
-        if not claimed:
-            continue
-        days = (assignment.application.call.review_deadline - today).days
-        try:
+        with transaction.atomic():
+            claimed = ReviewAssignment.objects.filter(
+                pk=assignment.pk, reminded_at__isnull=True
+            ).update(reminded_at=timezone.now())
+            if not claimed:
+                continue
+            days = (assignment.application.call.review_deadline - today).days
             sent += _mail(assignment, "reminder", {"days_left": days})
-        except Exception:
-            # Not sent: let the next run try again.
-            ReviewAssignment.objects.filter(pk=assignment.pk).update(reminded_at=None)
-            raise
     return sent
 
 

@@ -127,3 +127,19 @@ def test_review_invitations_and_refilling_go_through_the_outbox(
         review_services.assignment_decline(assignment=assignment, user=reviewer, comment="busy")
     refill = Job.objects.get(task=review_tasks.fill_review_holes.name)
     assert refill.args == [application.call_id] and refill.done_at is not None
+
+
+def test_a_task_that_commits_as_it_goes_runs_under_a_lease(settings):
+    settings.GRANTFLOW_OUTBOX_REDISPATCH_AFTER = 0
+    task = review_tasks.assign_call_task
+    assert task.outbox_atomic is False
+    running = Job.objects.create(task=task.name, args=[0], started_at=timezone.now())
+    assert run(running.pk) is None  # another worker holds the lease
+    assert sweep() == 0
+    running.refresh_from_db()
+    assert running.done_at is None and running.attempts == 0
+
+    settings.GRANTFLOW_OUTBOX_LEASE = 0  # the holder died: the lease ran out
+    assert sweep() == 1
+    running.refresh_from_db()
+    assert running.done_at is not None and running.attempts == 1
