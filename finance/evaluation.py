@@ -24,6 +24,7 @@ from config.uploads import PDF, PDF_OR_IMAGE, check_upload
 from grants import rules as grant_rules
 from grants.models import Project, ProjectState
 from grants.selectors import applications_visible_to
+from outbox.dispatch import enqueue
 
 from .models import (
     FinalEvaluation,
@@ -105,8 +106,7 @@ def _lift_holds(project, user, comment):
 
 
 def _notify(project, kind):
-    pk = project.pk
-    transaction.on_commit(lambda: notify_result.delay(pk, kind))
+    enqueue(notify_result, project.pk, kind)
 
 
 # --- mid-term check --------------------------------------------------------------------

@@ -18,6 +18,7 @@ from audit.workflow import WorkflowError
 from config.uploads import PDF, check_upload
 from integrity.models import Action
 from integrity.services import check_eligibility, require_eligible
+from outbox.dispatch import enqueue
 from programs.models import CATEGORY_PREFIX
 
 from . import tasks
@@ -321,7 +322,7 @@ def application_submit(*, application, user, comment=""):
             log_data={"number": application.number},
         )  # fmt: skip
         pk = application.pk
-        transaction.on_commit(lambda: tasks.notify_transition.delay(pk, "submit"))
+        enqueue(tasks.notify_transition, pk, "submit")
     return application
 
 
@@ -335,7 +336,7 @@ def application_endorse(*, application, user, comment=""):
             application, "endorse", user=user, comment=comment, locked=True
         )
         pk = application.pk
-        transaction.on_commit(lambda: tasks.notify_transition.delay(pk, "endorse"))
+        enqueue(tasks.notify_transition, pk, "endorse")
     return application
 
 
@@ -349,7 +350,7 @@ def application_transition(*, application, name, user, comment=""):
     with transaction.atomic():
         application = workflow.perform(application, name, user=user, comment=comment)
         pk = application.pk
-        transaction.on_commit(lambda: tasks.notify_transition.delay(pk, name))
+        enqueue(tasks.notify_transition, pk, name)
     return application
 
 
@@ -429,7 +430,7 @@ def application_award(*, application, user, comment=""):
             approved_budget=application.total_budget,
         )
         pk = application.pk
-        transaction.on_commit(lambda: tasks.notify_transition.delay(pk, "award"))
+        enqueue(tasks.notify_transition, pk, "award")
     return application
 
 

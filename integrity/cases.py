@@ -1,7 +1,8 @@
 """Use cases of misconduct cases: report, investigate, decide, notify, appeal, finalize.
 
 Every state change runs on a row-locked case through ``audit.workflow.perform`` (which logs
-it); mail leaves on ``transaction.on_commit``. Who reads what:
+it); mail is recorded in the outbox with the change and leaves after the commit. Who reads
+what:
 
 - integrity officers: everything, the reporter's identity and the evidence files included;
 - auditors: the case's metadata, subjects, decision and timeline — never the reporter, never
@@ -37,6 +38,7 @@ from accounts.roles import Role
 from audit import workflow
 from audit.workflow import WorkflowError
 from config.uploads import PDF_OR_IMAGE, check_upload
+from outbox.dispatch import enqueue
 
 from . import services
 from .models import (
@@ -362,7 +364,9 @@ def investigation_request_create(*, case, user, institution, message, due_on, to
         due_on=due_on,
         requested_by=user,
     )
-    transaction.on_commit(lambda: notify_investigation_request(request.pk))
+    from .tasks_cases import notify_case_investigation_request
+
+    enqueue(notify_case_investigation_request, request.pk)
     return request
 
 
@@ -512,7 +516,7 @@ def _decide(case, user, comment, data, now):
         locked=True,
     )
     case.records.add(*records)
-    transaction.on_commit(lambda: _queue_decision_mail(case.pk))
+    _queue_decision_mail(case.pk)
     return case
 
 
@@ -539,7 +543,9 @@ def _appeal(case, user, comment, today):
     case.appealed_at = timezone.now()
     case.appealed_by = user
     case = workflow.perform(case, "appeal", user=user, comment=comment, locked=True)
-    transaction.on_commit(lambda: notify_officers_of_appeal(case.pk))
+    from .tasks_cases import notify_case_appeal
+
+    enqueue(notify_case_appeal, case.pk)
     return case
 
 
@@ -592,7 +598,7 @@ def _decide_appeal(case, user, comment, data, now):
     )
     if corrections:
         case.records.add(*corrections)
-    transaction.on_commit(lambda: _queue_decision_mail(case.pk, appeal=True))
+    _queue_decision_mail(case.pk, appeal=True)
     return case
 
 
@@ -701,7 +707,7 @@ def _send(person, template, context):
 def _queue_decision_mail(case_id, appeal=False):
     from .tasks_cases import notify_case_decision
 
-    notify_case_decision.delay(case_id, appeal=appeal)
+    enqueue(notify_case_decision, case_id, appeal=appeal)
 
 
 def notify_decision(case_id, appeal=False):

@@ -446,3 +446,37 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
 CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 3
 CELERY_REDIS_SOCKET_TIMEOUT = 5
 CELERY_RESULT_EXPIRES = 24 * 60 * 60
+# Issue 7 (outbox): work that must follow a commit (mail, follow-up tasks) is recorded in the
+# same transaction (outbox.Job), published on commit and, when the broker was down or lost
+# it, by the sweeper (beat "outbox-sweep" or `manage.py dispatch_outbox --loop`).
+INSTALLED_APPS += ["mailer", "outbox"]
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", ()), "outbox.tasks"]
+#: Seconds after which a published job that is not done is published again (Redis keeps
+#: nothing across a restart; a failed run is retried this often).
+GRANTFLOW_OUTBOX_REDISPATCH_AFTER = env.int("GRANTFLOW_OUTBOX_REDISPATCH_AFTER", default=120)
+#: Runs after which a failing job is left to the sysadmin (admin: Outbox jobs, last error).
+GRANTFLOW_OUTBOX_MAX_ATTEMPTS = env.int("GRANTFLOW_OUTBOX_MAX_ATTEMPTS", default=10)
+#: Seconds a worker may hold a job that commits as it goes (the staffing engine's runs).
+GRANTFLOW_OUTBOX_LEASE = env.int("GRANTFLOW_OUTBOX_LEASE", default=30 * 60)
+GRANTFLOW_OUTBOX_KEEP_DAYS = env.int("GRANTFLOW_OUTBOX_KEEP_DAYS", default=7)
+# A request publishes once, quickly: a broker that does not answer within a second costs a
+# log line (the sweeper publishes later), not a slow or failed request.
+CELERY_BROKER_CONNECTION_TIMEOUT = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=1.0)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": CELERY_BROKER_CONNECTION_TIMEOUT,
+    "max_retries": 0,  # publishing connects once (kombu's default retries for ~2 s)
+}
+CELERY_BEAT_SCHEDULE["outbox-sweep"] = {"task": "outbox.tasks.sweep_outbox", "schedule": 15}
+# Mail: with GRANTFLOW_MAIL_QUEUE (the default in production) mail is a row of django-mailer's
+# queue written in the sender's transaction, and DJANGO_EMAIL_BACKEND is how the queue is
+# sent: by `manage.py runmailer_pg` (on each insert) and these tasks. Row locks keep two
+# senders apart; mailer's lock file (stale after a kill -9) is not used.
+MAILER_USE_FILE_LOCK = False
+if env.bool("GRANTFLOW_MAIL_QUEUE", default=False):
+    MAILER_EMAIL_BACKEND, EMAIL_BACKEND = EMAIL_BACKEND, "outbox.mail.QueuedMailBackend"
+CELERY_BEAT_SCHEDULE["outbox-send-mail"] = {"task": "outbox.tasks.send_queued_mail", "schedule": 60}
+CELERY_BEAT_SCHEDULE["outbox-retry-deferred-mail"] = {
+    "task": "outbox.tasks.retry_deferred_mail",
+    "schedule": 10 * 60,
+}
+MAILER_EMAIL_MAX_RETRIES = env.int("MAILER_EMAIL_MAX_RETRIES", default=20)

@@ -95,3 +95,8 @@ WHITENOISE_MAX_AGE = env.int("WHITENOISE_MAX_AGE", default=3600)
 STATIC_ROOT = env("DJANGO_STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
 SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = env.bool("DJANGO_SECURE_COOKIES", default=True)
 LOGGING["handlers"]["console"]["formatter"] = env("GRANTFLOW_LOG_FORMAT", default="json")  # noqa: F405
+# Issue 7 (outbox): mail is queued in the database (the job's transaction) and sent through
+# DJANGO_EMAIL_BACKEND by runmailer_pg and the outbox tasks; GRANTFLOW_MAIL_QUEUE=0 sends
+# directly.
+if env.bool("GRANTFLOW_MAIL_QUEUE", default=True):
+    MAILER_EMAIL_BACKEND, EMAIL_BACKEND = EMAIL_BACKEND, "outbox.mail.QueuedMailBackend"
