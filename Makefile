@@ -70,3 +70,14 @@ graphs: venv
 
 benchmark: venv
 	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) benchmarks/run.py $(BENCH_ARGS)
+
+# Issue 7 (backup): the database and the media folders into backups/<UTC timestamp>/, and back
+# (docs/backup.md). `make restore BACKUP=backups/<timestamp> [DATABASE_URL=...]` wants an empty
+# database; RESTORE_ARGS=--force drops what is in it.
+.PHONY: backup restore
+backup: venv
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py backup $(BACKUP_ARGS)
+
+restore: venv
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/<timestamp> [DATABASE_URL=...]"; exit 2; }
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py restore $(BACKUP) $(RESTORE_ARGS)

@@ -282,3 +282,6 @@ WAGTAILDOCS_SERVE_METHOD = "serve_view"
 #: workflow change that alters what it shows: cms.cache).
 GRANTFLOW_PUBLIC_CACHE_SECONDS = env.int("GRANTFLOW_PUBLIC_CACHE_SECONDS", default=60)
 SPECTACULAR_SETTINGS.setdefault("PREPROCESSING_HOOKS", []).append("cms.schema.api_only")
+
+# Issue 7 (backup): `manage.py backup` / `restore` (ops/, docs/backup.md).
+INSTALLED_APPS.append("ops")
