@@ -224,6 +224,10 @@ class PDFRenderer(renderers.BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if isinstance(data, bytes):
             return data
+        # An error body: JSON, and labelled so (the header was set from this renderer).
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
         return json.dumps(data, default=str).encode()
 
 

@@ -285,3 +285,8 @@ SPECTACULAR_SETTINGS.setdefault("PREPROCESSING_HOOKS", []).append("cms.schema.ap
 
 # Issue 7 (backup): `manage.py backup` / `restore` (ops/, docs/backup.md).
 INSTALLED_APPS.append("ops")
+
+# Issue 7 (schemathesis): the error statuses of api.md's conventions in the OpenAPI schema.
+SPECTACULAR_SETTINGS.setdefault(
+    "POSTPROCESSING_HOOKS", ["drf_spectacular.hooks.postprocess_schema_enums"]
+).append("config.api.error_responses")
