@@ -1,7 +1,9 @@
 """API conventions of api.md: pagination, and errors as 400/409 bodies."""
 
+from django import forms
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django_filters import NumberFilter
 from rest_framework import status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.response import Response
@@ -85,3 +87,16 @@ def error_responses(result, generator, request, public):
             if writes:
                 responses.setdefault("409", _error("The state forbids it", "Conflict"))
     return result
+
+
+class IdFilter(NumberFilter):
+    """A filter on an id: a whole number in the bigint range, else a 400. (A plain
+    NumberFilter takes ``1.5`` or ``-1e308`` and hands it to the database: SQLite then
+    fails with a 500.)"""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", -(2**63))
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
