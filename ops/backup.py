@@ -104,8 +104,8 @@ def sha256_of(path):
 
 
 def media_folders():
-    """Storage alias → folder for the storages kept on the local disk; the others (S3)
-    are listed with their backend as ``None``-valued entries."""
+    """Storage alias → its folder for the storages on the local disk, ``None`` for the
+    others (S3)."""
     folders = {}
     for alias in MEDIA_STORAGES:
         if alias not in settings.STORAGES:
@@ -126,7 +126,9 @@ def _git_commit():
         )
     except OSError:
         return None
-    return result.stdout.strip() or None if result.returncode == 0 else None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None
 
 
 def _tables(cursor):
