@@ -139,3 +139,13 @@ prod-status:
 	  else echo "$$p: stopped"; fi; \
 	done
 	@curl -sS -w '\nHTTP %{http_code}\n' http://127.0.0.1:$(PROD_PORT)/readyz
+# Issue 7 (backup): the database and the media folders into backups/<UTC timestamp>/, and back
+# (docs/backup.md). `make restore BACKUP=backups/<timestamp> [DATABASE_URL=...]` wants an empty
+# database; RESTORE_ARGS=--force drops what is in it.
+.PHONY: backup restore
+backup: venv
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py backup $(BACKUP_ARGS)
+
+restore: venv
+	@test -n "$(BACKUP)" || { echo "usage: make restore BACKUP=backups/<timestamp> [DATABASE_URL=...]"; exit 2; }
+	DATABASE_URL=$${DATABASE_URL:-$(PG_URL)} $(PY) manage.py restore $(BACKUP) $(RESTORE_ARGS)

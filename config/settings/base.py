@@ -480,3 +480,10 @@ CELERY_BEAT_SCHEDULE["outbox-retry-deferred-mail"] = {
     "schedule": 10 * 60,
 }
 MAILER_EMAIL_MAX_RETRIES = env.int("MAILER_EMAIL_MAX_RETRIES", default=20)
+# Issue 7 (backup): `manage.py backup` / `restore` (ops/, docs/backup.md).
+INSTALLED_APPS.append("ops")
+
+# Issue 7 (schemathesis): the error statuses of api.md's conventions in the OpenAPI schema.
+SPECTACULAR_SETTINGS.setdefault(
+    "POSTPROCESSING_HOOKS", ["drf_spectacular.hooks.postprocess_schema_enums"]
+).append("config.api.error_responses")
