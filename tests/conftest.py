@@ -77,3 +77,6 @@ def _reference_data_after_flush(request):
 
 # --- finance: follow-on rule defaults ---
 REFERENCE_DATA_MIGRATIONS.append(("finance.migrations.0003_follow_on_defaults", "create_defaults"))
+
+# --- cms (issue 6): the public-site editors' group ---
+REFERENCE_DATA_MIGRATIONS.append(("cms.migrations.0002_editor_group", "create_editors"))
