@@ -20,7 +20,7 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
-from . import cache
+from . import cache, search
 
 HOME_CALLS = 10
 HOME_NOTICES = 10
@@ -260,12 +260,7 @@ class ReportIndexPage(RoutablePageMixin, CachedPage):
     def search_reports(cls, *, q="", category="", year="", institution=""):
         reports = cls.published()
         if q:
-            reports = reports.filter(
-                Q(title__icontains=q)
-                | Q(abstract__icontains=q)
-                | Q(results_summary__icontains=q)
-                | Q(keywords__icontains=q)
-            )
+            reports = search.matching(reports, q)
         if category:
             reports = reports.filter(project__application__call__program__category=category)
         if year and str(year).isdigit():
@@ -285,9 +280,14 @@ class ReportIndexPage(RoutablePageMixin, CachedPage):
             name: request.GET.get(name, "").strip()
             for name in ("q", "category", "year", "institution")
         }
-        page = Paginator(self.search_reports(**params), REPORTS_PER_PAGE).get_page(
-            request.GET.get("page")
-        )
+        # Page through the reports' table alone, then join the page's rows: a misestimated
+        # search would otherwise join every match before sorting.
+        page = Paginator(
+            self.search_reports(**params).select_related(None).only("pk"), REPORTS_PER_PAGE
+        ).get_page(request.GET.get("page"))
+        ids = [report.pk for report in page.object_list]
+        rows = self.published().in_bulk(ids)
+        page.object_list = [rows[pk] for pk in ids]
         this_year = timezone.localdate().year
         return self.render(
             request,
