@@ -282,3 +282,9 @@ WAGTAILDOCS_SERVE_METHOD = "serve_view"
 #: workflow change that alters what it shows: cms.cache).
 GRANTFLOW_PUBLIC_CACHE_SECONDS = env.int("GRANTFLOW_PUBLIC_CACHE_SECONDS", default=60)
 SPECTACULAR_SETTINGS.setdefault("PREPROCESSING_HOOKS", []).append("cms.schema.api_only")
+
+# Issue 6 (public site): cached public pages answered before sessions, auth and routing.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+    "cms.middleware.PageCacheMiddleware",
+)
