@@ -11,16 +11,13 @@ visitor, in-process cache. "cached": the page cache warm (``GRANTFLOW_PUBLIC_CAC
 60); "uncached": the cache off (0), every request renders from the database.
 Goals: cached ≤ 1.5× and uncached ≤ 4× the trivial view (median).
 
-Last run (PostgreSQL 16 local, in-process cache, 2 cores heavily loaded by other jobs —
-load average 7–10 —, medians of two runs; trivial view 0.25 ms): cached home 0.86×, call
-0.85×, notice 1.1×, report search 0.87× (``cms.middleware.PageCacheMiddleware`` answers a
-returning anonymous visitor before sessions, auth and routing, which the trivial view goes
-through); uncached home 83 ms, call 55 ms, notice 145 ms, report search 130–200 ms (ratios
-340–870×, inflated by the load: the same pages took 23/12/29 ms on a quiet machine). The
-search query itself (count + page, measured alone at the same moment): ``量子`` matching 12k
-reports of the year 516 → 48 ms, a word matching nothing 185 → 5 ms (``cms.search``: stored
-bigrams with a GIN index). The uncached goal stays out of reach for a Wagtail page: site
-lookup and routing alone are several queries.
+Last run (PostgreSQL 16 local, in-process cache, 2 cores shared with other jobs, load ~2.6;
+trivial view 0.23 ms): cached home 0.91×, call 0.88×, notice 1.09×, report search 0.92×
+(``cms.middleware.PageCacheMiddleware`` answers a returning anonymous visitor before the
+sessions, auth and routing the trivial view goes through); uncached home 27 ms (121×), call
+23 ms (105×), notice 46 ms (205×), report search 39 ms (174×; 125 ms before the bigram index
+of ``cms.search``). The uncached goal stays out of reach for a Wagtail page: site lookup and
+routing alone are several queries. benchmarks/README.md has the before/after table.
 """
 
 import argparse
