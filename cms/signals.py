@@ -10,9 +10,12 @@ from . import cache
 
 
 def call_saved(sender, instance, raw=False, **kwargs):
-    """After the call's transaction commits, give it its public pages (idempotent). A
-    failure is logged, not raised: the call is saved whatever happens to its page."""
-    if raw:
+    """After the call's transaction commits, give it its public pages (idempotent); nothing
+    while there is no public site. A failure is logged, not raised: the call is saved
+    whatever happens to its page."""
+    from .models import ProgramPage
+
+    if raw or not ProgramPage.objects.exists():
         return
 
     def ensure():
