@@ -487,3 +487,8 @@ INSTALLED_APPS.append("ops")
 SPECTACULAR_SETTINGS.setdefault(
     "POSTPROCESSING_HOOKS", ["drf_spectacular.hooks.postprocess_schema_enums"]
 ).append("config.api.error_responses")
+# Issue 6 (public site): cached public pages answered before sessions, auth and routing.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware"),
+    "cms.middleware.PageCacheMiddleware",
+)
