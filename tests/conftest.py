@@ -109,5 +109,7 @@ def _fresh_rate_limits():
     from django.core.cache import cache
 
     cache.clear()
+
+
 # --- cms (issue 6): the public-site editors' group ---
 REFERENCE_DATA_MIGRATIONS.append(("cms.migrations.0002_editor_group", "create_editors"))
