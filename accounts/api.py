@@ -2,15 +2,20 @@
 
 from django.contrib.auth import password_validation
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django_countries.serializer_fields import CountryField
 from django_filters import rest_framework as filters
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import mixins, permissions, serializers, viewsets
 from rest_framework.authtoken.serializers import AuthTokenSerializer
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.decorators import action
 from rest_framework.response import Response
+
+from config.security import lockout_response, rate_limited
 
 from . import services
 from .models import Agency, Institution, User
@@ -49,13 +54,54 @@ class AdminOrOfficerWrites(permissions.BasePermission):
 # --- auth token ----------------------------------------------------------------------------
 
 
+class TokenRequestSerializer(AuthTokenSerializer):
+    """Username and password; staff accounts add the code from their authenticator app."""
+
+    otp_token = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        write_only=True,
+        help_text=_("Staff accounts: the code from the authenticator app."),
+    )
+
+    def validate(self, attrs):
+        from .two_factor import enforced, is_staff_account
+
+        attrs = super().validate(attrs)
+        user = attrs["user"]
+        if enforced() and is_staff_account(user):
+            with transaction.atomic():  # locked: one code cannot issue two tokens
+                device = (
+                    TOTPDevice.objects.select_for_update()
+                    .filter(user=user, confirmed=True)
+                    .order_by("id")
+                    .first()
+                )
+                verified = device is not None and device.verify_token(
+                    (attrs.get("otp_token") or "").strip()
+                )
+            if device is None:
+                raise serializers.ValidationError(
+                    {"otp_token": [_("Set up two-factor authentication on the website first.")]},
+                    code="two_factor_required",
+                )
+            if not verified:
+                raise serializers.ValidationError(
+                    {"otp_token": [_("The authentication code is not correct.")]},
+                    code="invalid_token",
+                )
+        return attrs
+
+
 class ObtainTokenView(ObtainAuthToken):
-    """``POST {"username", "password"}`` → ``{"token": "..."}``; 400 on bad credentials."""
+    """``POST {"username", "password"}`` → ``{"token": "..."}``; 400 on bad credentials.
+    Staff accounts also send ``otp_token`` (the code of their authenticator app)."""
 
     authentication_classes = ()
+    serializer_class = TokenRequestSerializer
 
     @extend_schema(
-        request=AuthTokenSerializer,
+        request=TokenRequestSerializer,
         responses={
             200: inline_serializer("Token", {"token": serializers.CharField()}),
             400: OpenApiResponse(description=_("Wrong username or password.")),
@@ -63,8 +109,16 @@ class ObtainTokenView(ObtainAuthToken):
         auth=[],
         tags=["auth"],
     )
+    @method_decorator(rate_limited(("api_token", "ip")))
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        try:
+            return super().post(request, *args, **kwargs)
+        except serializers.ValidationError:
+            # django-axes marks the request it was given (DRF's, which its middleware
+            # never sees): answer the lockout here.
+            if getattr(request, "axes_locked_out", False):
+                return lockout_response(request._request)
+            raise
 
 
 # --- institutions and agencies --------------------------------------------------------------

@@ -16,12 +16,14 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.utils import translation
+from django.utils.decorators import method_decorator
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from config.security import rate_limited
 from config.tables import configure as configure_table
 
 from . import services
@@ -37,6 +39,7 @@ from .forms import (
 )
 from .models import Institution, User
 from .roles import Role
+from .two_factor import enforced, is_staff_account, safe_next
 
 PAGE_SIZE = 25
 
@@ -58,7 +61,9 @@ def remember_language(response, language):
 
 
 def may_use_two_factor(user):
-    return user.is_authenticated and (user.is_superuser or user.is_staff_role)
+    return is_staff_account(user) or (
+        user.is_authenticated and user.has_perm("wagtailadmin.access_admin")
+    )
 
 
 def may_manage_users(user):
@@ -68,6 +73,7 @@ def may_manage_users(user):
 # --- sign in / out, password -------------------------------------------------------------
 
 
+@method_decorator(rate_limited(("login", "ip")), name="dispatch")
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = LoginForm
@@ -84,6 +90,31 @@ class LoginView(auth_views.LoginView):
 
 class LogoutView(auth_views.LogoutView):
     http_method_names = ["post", "options"]
+
+
+@method_decorator(
+    rate_limited(("password_reset", "ip"), ("password_reset_email", "email")), name="dispatch"
+)
+class PasswordResetView(auth_views.PasswordResetView):
+    """Mails a link to set a new password; the same answer whether the address is known."""
+
+    template_name = "accounts/password_reset.html"
+    email_template_name = "accounts/email/password_reset.txt"
+    subject_template_name = "accounts/email/password_reset_subject.txt"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
@@ -146,6 +177,9 @@ def two_factor(request):
         disable_form = PasswordConfirmForm(
             request.POST if request.POST.get("action") == "disable" else None, user=user
         )
+        if request.method == "POST" and enforced():
+            messages.error(request, _("Staff accounts must keep two-factor authentication on."))
+            return redirect("accounts:two_factor")
         if request.method == "POST" and disable_form.is_valid():
             TOTPDevice.objects.filter(user=user).delete()
             messages.success(request, _("Two-factor authentication is off."))
@@ -153,7 +187,7 @@ def two_factor(request):
         return render(
             request,
             "accounts/two_factor.html",
-            {"device": confirmed, "disable_form": disable_form},
+            {"device": confirmed, "disable_form": None if enforced() else disable_form},
         )
 
     device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
@@ -171,7 +205,7 @@ def two_factor(request):
             request,
             _("Two-factor authentication is on: you will be asked for a code when you sign in."),
         )
-        return redirect("accounts:two_factor")
+        return redirect(safe_next(request) or "accounts:two_factor")
     secret = b32encode(device.bin_key).decode("ascii")
     return render(
         request,
@@ -181,7 +215,24 @@ def two_factor(request):
             "token_form": token_form,
             "qr_svg": _qr_svg(device.config_url),
             "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+            "required": enforced(),
+            "next": safe_next(request),
         },
+    )
+
+
+@login_required
+def two_factor_verify(request):
+    """A code for a session signed in without one (e.g. the app was set up elsewhere)."""
+    device = confirmed_totp(request.user).first()
+    if device is None:
+        return redirect("accounts:two_factor")
+    form = TokenForm(request.POST or None, device=device)
+    if request.method == "POST" and form.is_valid():
+        otp_login(request, device)
+        return redirect(safe_next(request) or settings.LOGIN_REDIRECT_URL)
+    return render(
+        request, "accounts/two_factor_verify.html", {"form": form, "next": safe_next(request)}
     )
 
 

@@ -11,11 +11,13 @@ visitor, in-process cache. "cached": the page cache warm (``GRANTFLOW_PUBLIC_CAC
 60); "uncached": the cache off (0), every request renders from the database.
 Goals: cached ≤ 1.5× and uncached ≤ 4× the trivial view (median).
 
-Last run (PostgreSQL 16 local, in-process cache; trivial view 0.15 ms): cached home 1.66×,
-call 1.76×, notice 1.99×, report search 1.89× — a hit still costs two cache reads and the
-CSRF token swap; uncached home 23 ms (163×), call 12 ms (86×), notice 29 ms (205×), report
-search 125 ms (870×): Wagtail's site lookup and routing alone are several queries, so the
-uncached goal is out of reach for a Wagtail page; the report search scans with ILIKE.
+Last run (PostgreSQL 16 local, in-process cache, 2 cores shared with other jobs, load ~2.6;
+trivial view 0.23 ms): cached home 0.91×, call 0.88×, notice 1.09×, report search 0.92×
+(``cms.middleware.PageCacheMiddleware`` answers a returning anonymous visitor before the
+sessions, auth and routing the trivial view goes through); uncached home 27 ms (121×), call
+23 ms (105×), notice 46 ms (205×), report search 39 ms (174×; 125 ms before the bigram index
+of ``cms.search``). The uncached goal stays out of reach for a Wagtail page: site lookup and
+routing alone are several queries. benchmarks/README.md has the before/after table.
 """
 
 import argparse

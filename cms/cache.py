@@ -7,18 +7,24 @@ the same request cycle; the TTL (``GRANTFLOW_PUBLIC_CACHE_SECONDS``) bounds the 
 depends only on the clock (countdowns), and pages whose state flips at a known moment (a
 call closing) never outlive it.
 
+Two readers: the views (``lookup``), and ``cms.middleware.PageCacheMiddleware``, which
+answers a returning anonymous visitor before sessions, authentication, locale and routing
+run (``early_lookup``). For the latter the entry also keeps the headers the inner
+middleware added (``keep_headers``).
+
 The cache only saves work: when it cannot be reached (Redis down) pages are rendered
 uncached and saves go through; a bump lost meanwhile is bounded by the TTL like any other.
 """
 
 import hashlib
 import logging
+import re
 
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
-from django.utils.translation import get_language
+from django.utils.translation import get_language, get_language_from_request
 
 VERSION_KEY = "cms:version"
 CSRF_PLACEHOLDER = "__GRANTFLOW_CSRF__"
@@ -35,6 +41,9 @@ def _unreachable_errors():
 
 #: What a cache backend raises when its server cannot be reached.
 UNREACHABLE = _unreachable_errors()
+#: The token in a rendered form. Every ``get_token`` call masks the secret afresh, so the
+#: token is found by its place, not by its value.
+CSRF_INPUT = re.compile(r'(name="csrfmiddlewaretoken" value=")[^"]*(")')
 
 
 def version():
@@ -60,9 +69,9 @@ def ttl():
     return getattr(settings, "GRANTFLOW_PUBLIC_CACHE_SECONDS", 60)
 
 
-def _key(request):
+def _key(request, language=None):
     path = hashlib.sha256(request.get_full_path().encode()).hexdigest()[:32]
-    return f"cms:page:{version()}:{get_language()}:{path}"
+    return f"cms:page:{version()}:{language or get_language()}:{path}"
 
 
 def cacheable(request):
@@ -80,10 +89,46 @@ def lookup(request):
         return None
     if hit is None:
         return None
-    content, content_type = hit
+    content, content_type = hit[:2]
     return HttpResponse(
         content.replace(CSRF_PLACEHOLDER, get_token(request)), content_type=content_type
     )
+
+
+CSRF_SECRET = re.compile(r"[a-zA-Z0-9]{32}")
+#: Headers not replayed from the cache: per visitor, or recomputed.
+PER_RESPONSE = {"set-cookie", "content-length"}
+
+
+def early_lookup(request):
+    """The cached response for a visitor who is anonymous for sure (no session cookie) and
+    already holds a CSRF cookie (the cached form gets a token for it), or None.
+
+    Runs before the session, locale and CSRF middleware, so it reads their cookies itself:
+    the language as ``LocaleMiddleware`` would choose it."""
+    cookies = request.COOKIES
+    if (
+        request.method not in ("GET", "HEAD")
+        or settings.SESSION_COOKIE_NAME in cookies
+        or "messages" in cookies
+        or not CSRF_SECRET.fullmatch(cookies.get(settings.CSRF_COOKIE_NAME, ""))
+    ):
+        return None
+    try:
+        hit = cache.get(_key(request, get_language_from_request(request)))
+    except UNREACHABLE as exc:
+        logger.warning("public page cache unreachable: %s", exc)
+        return None
+    if hit is None or len(hit) < 3:
+        return None
+    content, content_type, headers = hit
+    request.META["CSRF_COOKIE"] = cookies[settings.CSRF_COOKIE_NAME]
+    response = HttpResponse(
+        content.replace(CSRF_PLACEHOLDER, get_token(request)), content_type=content_type
+    )
+    for name, value in headers:
+        response[name] = value
+    return response
 
 
 def store(request, response, timeout=None):
@@ -96,12 +141,28 @@ def store(request, response, timeout=None):
         response.render()
     seconds = ttl() if timeout is None else min(ttl(), timeout)
     if seconds > 0:
-        content = response.content.decode().replace(get_token(request), CSRF_PLACEHOLDER)
+        content = CSRF_INPUT.sub(rf"\g<1>{CSRF_PLACEHOLDER}\g<2>", response.content.decode())
         try:
-            cache.set(_key(request), (content, response.get("Content-Type")), seconds)
+            key = _key(request)
+            cache.set(key, (content, response.get("Content-Type")), seconds)
         except UNREACHABLE as exc:
             logger.warning("public page cache unreachable: %s", exc)
+            return response
+        response.cms_cached = (key, content, seconds)
     return response
+
+
+def keep_headers(response):
+    """Add the response's final headers to the entry ``store`` made for it (if any)."""
+    stored = getattr(response, "cms_cached", None)
+    if stored is None:
+        return
+    key, content, seconds = stored
+    headers = [(k, v) for k, v in response.items() if k.lower() not in PER_RESPONSE]
+    try:
+        cache.set(key, (content, response.get("Content-Type"), headers), seconds)
+    except UNREACHABLE as exc:
+        logger.warning("public page cache unreachable: %s", exc)
 
 
 def cached_response(request, render, timeout=None):

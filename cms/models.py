@@ -5,6 +5,7 @@ database at request time; editors write only the prose around it. Rendered pages
 for anonymous visitors (``cms.cache``), keyed on a version bumped by every change.
 """
 
+from django.contrib.contenttypes.models import ContentType
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Q
@@ -20,7 +21,7 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
-from . import cache
+from . import cache, search
 
 HOME_CALLS = 10
 HOME_NOTICES = 10
@@ -54,13 +55,9 @@ def seconds_until(moment, now):
     return max(1, int((moment - now).total_seconds()) + 1)
 
 
-def call_pages(calls):
-    """{call id: live CallPage} in the active locale (one query)."""
-    from wagtail.models import Locale
-
-    pages = CallPage.objects.live().filter(
-        call__in=[c.pk for c in calls], locale=Locale.get_active()
-    )
+def call_pages(calls, locale_id):
+    """{call id: live CallPage} in the locale (one query)."""
+    pages = CallPage.objects.live().filter(call__in=[c.pk for c in calls], locale_id=locale_id)
     return {p.call_id: p for p in pages}
 
 
@@ -79,16 +76,18 @@ class HomePage(CachedPage):
     template = "cms/home_page.html"
 
     def open_calls(self, now):
+        """The calls open at ``now``, soonest closing first (read once per rendering: the
+        page and its cache timeout both need them)."""
         from programs.models import Call
 
-        return list(
-            Call.objects.open_at(now)
-            .select_related("program")
-            .order_by("closes_at", "id")[:HOME_CALLS]
-        )
+        cached = getattr(self, "_open_calls", None)
+        if cached is None or cached[0] != now:
+            calls = Call.objects.open_at(now).select_related("program")
+            self._open_calls = (now, list(calls.order_by("closes_at", "id")[:HOME_CALLS]))
+        return self._open_calls[1]
 
     def cache_timeout(self):
-        now = timezone.now()
+        now = getattr(self, "_open_calls", (timezone.now(),))[0]
         calls = self.open_calls(now)
         return seconds_until(calls[0].closes_at, now) if calls else None
 
@@ -98,7 +97,7 @@ class HomePage(CachedPage):
         context = super().get_context(request, *args, **kwargs)
         now = timezone.now()
         calls = self.open_calls(now)
-        pages = call_pages(calls)
+        pages = call_pages(calls, self.locale_id)
         for call in calls:
             call.days_left = (call.closes_at - now).days
             call.page = pages.get(call.pk)
@@ -106,16 +105,22 @@ class HomePage(CachedPage):
         context["calls"] = calls
         context["notices"] = list(notices()[:HOME_NOTICES])
         context["news"] = list(
-            NewsPage.objects.live().filter(locale=self.locale).order_by("-date", "-id")[:HOME_NEWS]
+            NewsPage.objects.live()
+            .filter(locale_id=self.locale_id)
+            .order_by("-date", "-id")[:HOME_NEWS]
         )
-        context["section"] = {
-            name: model.objects.live().filter(locale=self.locale).first()
+        # The section pages are only linked to: one query for the three, as plain pages.
+        names = {
+            ContentType.objects.get_for_model(model).pk: name
             for name, model in (
                 ("notice", NoticeIndexPage),
                 ("reports", ReportIndexPage),
                 ("search", SearchPage),
             )
         }
+        context["section"] = {}
+        for page in Page.objects.live().filter(locale_id=self.locale_id, content_type_id__in=names):
+            context["section"].setdefault(names[page.content_type_id], page)
         return context
 
 
@@ -155,7 +160,7 @@ class ProgramPage(CachedPage):
         else:
             calls = calls.none()
         calls = list(calls[:50])
-        pages = call_pages(calls)
+        pages = call_pages(calls, self.locale_id)
         for call in calls:
             call.page = pages.get(call.pk)
             call.open_now = call.opens_at <= now < call.closes_at
@@ -260,12 +265,7 @@ class ReportIndexPage(RoutablePageMixin, CachedPage):
     def search_reports(cls, *, q="", category="", year="", institution=""):
         reports = cls.published()
         if q:
-            reports = reports.filter(
-                Q(title__icontains=q)
-                | Q(abstract__icontains=q)
-                | Q(results_summary__icontains=q)
-                | Q(keywords__icontains=q)
-            )
+            reports = search.matching(reports, q)
         if category:
             reports = reports.filter(project__application__call__program__category=category)
         if year and str(year).isdigit():
@@ -285,9 +285,14 @@ class ReportIndexPage(RoutablePageMixin, CachedPage):
             name: request.GET.get(name, "").strip()
             for name in ("q", "category", "year", "institution")
         }
-        page = Paginator(self.search_reports(**params), REPORTS_PER_PAGE).get_page(
-            request.GET.get("page")
-        )
+        # Page through the reports' table alone, then join the page's rows: a misestimated
+        # search would otherwise join every match before sorting.
+        page = Paginator(
+            self.search_reports(**params).select_related(None).only("pk"), REPORTS_PER_PAGE
+        ).get_page(request.GET.get("page"))
+        ids = [report.pk for report in page.object_list]
+        rows = self.published().in_bulk(ids)
+        page.object_list = [rows[pk] for pk in ids]
         this_year = timezone.localdate().year
         return self.render(
             request,

@@ -2,14 +2,17 @@
 
 Used by the demo loader (``load_demo``'s "public site" stage) and by the tests. Pages are
 found by slug under their parent, so running it again changes nothing; a call without a page
-gets one under its category's program page.
+gets one under its program page (``ensure_call_page``, also run when a call is saved:
+``cms.signals``).
 """
 
+from django.apps import apps as django_apps
 from django.db import transaction
 from django.utils import translation
 from django.utils.text import slugify
 from wagtail.models import Locale, Page, Site
 
+from .editors import grant_editors
 from .models import (
     CallPage,
     HomePage,
@@ -82,6 +85,41 @@ def _translate(page, locale, **fields):
     return copy, True
 
 
+def program_page_for(program, locale):
+    """The page a call of ``program`` goes under: the program's own page if an editor made
+    one, else its category's page (``build_site`` makes one per category)."""
+    pages = ProgramPage.objects.filter(locale=locale)
+    return (
+        pages.filter(program=program).first()
+        or pages.filter(program__isnull=True, category=program.category).first()
+    )
+
+
+@transaction.atomic
+def ensure_call_page(call, locales=None):
+    """Give ``call`` a live page in Chinese and its English translation, if missing.
+
+    Returns whether a page was created. Nothing happens while the site has no program page
+    for the call (the tree is built by ``build_site``), or once the call has a page anywhere
+    (an editor may have moved it)."""
+    zh, en = locales or (
+        Locale.objects.filter(language_code="zh-hans").first(),
+        Locale.objects.filter(language_code="en").first(),
+    )
+    if zh is None:
+        return False
+    page = CallPage.objects.filter(call=call, locale=zh).first()
+    made = False
+    if page is None:
+        parent = program_page_for(call.program, zh)
+        if parent is None:
+            return False
+        page, made = _child(parent, CallPage, f"call-{call.pk}", title=call.title, call=call)
+    if en is not None:
+        made |= _translate(page, en, title=call.title_en or call.title)[1]
+    return made
+
+
 @transaction.atomic
 def build_site(calls=None):
     """Create what is missing of the public tree; return a list of what was created."""
@@ -130,7 +168,6 @@ def build_site(calls=None):
             title, text = NEWS["en"]
             _translate(news, en, title=title, body=_paragraph(text))
 
-    programs_made = {}
     for value, label in Category.choices:
         with translation.override("zh-hans"):
             title_zh = str(label)
@@ -138,14 +175,11 @@ def build_site(calls=None):
             title_en = str(label)
         page, made = _child(home, ProgramPage, slugify(value), title=title_zh, category=value)
         _translate(page, en, title=title_en)
-        programs_made[value] = page
         if made:
             created.append(f"public site: program page {value}")
 
     for call in calls if calls is not None else Call.objects.select_related("program"):
-        parent = programs_made[call.program.category]
-        page, made = _child(parent, CallPage, f"call-{call.pk}", title=call.title, call=call)
-        _translate(page, en, title=call.title_en or call.title)
-        if made:
+        if ensure_call_page(call, locales=(zh, en)):
             created.append(f"public site: call page {call.pk}")
+    grant_editors(django_apps)
     return created

@@ -43,3 +43,6 @@ urlpatterns += [
     re_path(r"^((?:[\w\-]+/)*)$", cms_views.serve, name="cms_serve"),
     path("", include("wagtail.urls")),
 ]
+
+# Issue 7 (runtime): database or Redis unreachable → a 503 page with Retry-After, not a 500.
+handler500 = "config.errors.server_error"

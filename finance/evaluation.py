@@ -20,9 +20,11 @@ from django.utils.translation import gettext as _
 from accounts.roles import Role
 from audit import workflow
 from audit.workflow import WorkflowError
+from config.uploads import PDF, PDF_OR_IMAGE, check_upload
 from grants import rules as grant_rules
 from grants.models import Project, ProjectState
 from grants.selectors import applications_visible_to
+from outbox.dispatch import enqueue
 
 from .models import (
     FinalEvaluation,
@@ -104,8 +106,7 @@ def _lift_holds(project, user, comment):
 
 
 def _notify(project, kind):
-    pk = project.pk
-    transaction.on_commit(lambda: notify_result.delay(pk, kind))
+    enqueue(notify_result, project.pk, kind)
 
 
 # --- mid-term check --------------------------------------------------------------------
@@ -113,6 +114,14 @@ def _notify(project, kind):
 
 def latest_midterm(project):
     return project.midterm_reports.order_by("-submitted_at", "-id").first()
+
+
+def _check_content(errors, name, upload, allowed):
+    """Note on ``errors`` when ``upload``'s content (not its name) is none of ``allowed``."""
+    try:
+        check_upload(upload, name, allowed)
+    except ValidationError as exc:
+        errors.update(exc.message_dict)
 
 
 def midterm_submit(*, project, user, text, file):
@@ -124,6 +133,8 @@ def midterm_submit(*, project, user, text, file):
         errors["text"] = [_("Write the report.")]
     if not file:
         errors["file"] = [_("Attach the report as PDF.")]
+    else:
+        _check_content(errors, "file", file, (PDF,))
     if errors:
         raise ValidationError(errors)
     with transaction.atomic():
@@ -216,9 +227,13 @@ def final_submit(*, project, user, files, st_report):
     for name in FINAL_INPUTS:
         if not files.get(name):
             errors[name] = [_("This document is required for the final evaluation.")]
+        else:
+            _check_content(errors, name, files[name], PDF_OR_IMAGE)  # signed scans
     st_report = dict(st_report or {})
     if not st_report.get("file"):
         errors["st_report"] = [_("The S&T report is required for the final evaluation.")]
+    else:
+        _check_content(errors, "st_report", st_report["file"], (PDF,))
     for name in ("title", "abstract", "results_summary"):
         if not (st_report.get(name) or "").strip():
             errors[f"st_{name}"] = [_("The public part of the S&T report needs this.")]

@@ -27,6 +27,7 @@ from rest_framework.response import Response
 from accounts.roles import Role
 from audit import workflow
 from audit.workflow import all_transitions
+from config.api import IdFilter
 from programs.models import Call
 
 from . import rules, services
@@ -204,10 +205,10 @@ class ErrorSerializer(serializers.Serializer):
 
 class ApplicationFilter(filters.FilterSet):
     state = filters.MultipleChoiceFilter(choices=ApplicationState.choices)
-    call = filters.NumberFilter(field_name="call_id")
-    program = filters.NumberFilter(field_name="call__program_id")
-    institution = filters.NumberFilter(field_name="institution_id")
-    applicant = filters.NumberFilter(field_name="applicant_id")
+    call = IdFilter(field_name="call_id")
+    program = IdFilter(field_name="call__program_id")
+    institution = IdFilter(field_name="institution_id")
+    applicant = IdFilter(field_name="applicant_id")
 
     class Meta:
         model = Application
@@ -224,6 +225,10 @@ class PDFRenderer(renderers.BaseRenderer):
     def render(self, data, accepted_media_type=None, renderer_context=None):
         if isinstance(data, bytes):
             return data
+        # An error body: JSON, and labelled so (the header was set from this renderer).
+        response = (renderer_context or {}).get("response")
+        if response is not None:
+            response["Content-Type"] = "application/json"
         return json.dumps(data, default=str).encode()
 
 

@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
+from config.uploads import PDF, ContentTypeValidator
 from programs.models import Call
 from programs.reference import disciplines
 
@@ -217,18 +218,13 @@ class AttachmentForm(forms.Form):
     file = forms.FileField(
         label=_("PDF file"),
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,.pdf"}),
+        validators=[ContentTypeValidator((PDF,))],
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         mb = settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)
         self.fields["file"].help_text = _("PDF only, at most %(mb)d MB.") % {"mb": mb}
-
-    def clean_file(self):
-        upload = self.cleaned_data["file"]
-        if not upload.name.lower().endswith(".pdf"):
-            raise ValidationError(_("Only PDF files are accepted."))
-        return upload
 
 
 class ExpertToAvoidForm(forms.Form):

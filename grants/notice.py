@@ -23,6 +23,7 @@ from django.utils.translation import gettext as _
 from accounts.roles import Role
 from audit import workflow
 from audit.workflow import WorkflowError
+from config.uploads import PDF_OR_IMAGE, check_upload
 
 from .enums import ApplicationState
 from .models import Application, BudgetLine, NumberSequence, Objection
@@ -34,13 +35,6 @@ K = Objection.Kind
 RATE_LIMIT = 5
 RATE_WINDOW_SECONDS = 3600
 EVIDENCE_MAX_BYTES = 10 * 1024 * 1024
-
-#: Leading bytes of the files we accept, checked on the content (not on the name).
-SIGNATURES = (
-    (b"%PDF-", "pdf", "application/pdf"),
-    (b"\xff\xd8\xff", "jpg", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
-)
 
 
 def _setting(name, default):
@@ -115,16 +109,7 @@ def _count(client):
 def check_file(upload, field):
     """A PDF, JPEG or PNG by its content, within the size limit; returns its extension."""
     limit = int(_setting("GRANTFLOW_OBJECTION_MAX_BYTES", EVIDENCE_MAX_BYTES))
-    if upload.size > limit:
-        raise ValidationError(
-            {field: [_("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)}]}
-        )
-    head = upload.read(16)
-    upload.seek(0)
-    for magic, extension, _mime in SIGNATURES:
-        if head.startswith(magic):
-            return extension
-    raise ValidationError({field: [_("Only PDF, JPEG or PNG files are accepted.")]})
+    return check_upload(upload, field, PDF_OR_IMAGE, max_bytes=limit)[0]
 
 
 def _next_confirmation_number(now):

@@ -15,8 +15,10 @@ from django.utils.translation import gettext as _
 from audit import chain as audit_chain
 from audit import workflow
 from audit.workflow import WorkflowError
+from config.uploads import PDF, check_upload
 from integrity.models import Action
 from integrity.services import check_eligibility, require_eligible
+from outbox.dispatch import enqueue
 from programs.models import CATEGORY_PREFIX
 
 from . import tasks
@@ -199,21 +201,10 @@ def experts_to_avoid_set(*, application, experts):
         )
 
 
-PDF_MAGIC = b"%PDF-"
-
-
 def attachment_add(*, application, uploaded_by, title, file):
     """Store a PDF attachment privately; anything else is refused by its content."""
     _require_editable(application)
-    if file.size > settings.ATTACHMENT_MAX_BYTES:
-        raise ValidationError(
-            {"file": [_("The file is larger than %(mb)d MB.")
-                      % {"mb": settings.ATTACHMENT_MAX_BYTES // (1024 * 1024)}]}
-        )  # fmt: skip
-    head = file.read(len(PDF_MAGIC))
-    file.seek(0)
-    if head != PDF_MAGIC:
-        raise ValidationError({"file": [_("Only PDF files are accepted.")]})
+    check_upload(file, "file", (PDF,), max_bytes=settings.ATTACHMENT_MAX_BYTES)
     digest = hashlib.sha256()
     for chunk in file.chunks():
         digest.update(chunk)
@@ -331,7 +322,7 @@ def application_submit(*, application, user, comment=""):
             log_data={"number": application.number},
         )  # fmt: skip
         pk = application.pk
-        transaction.on_commit(lambda: tasks.notify_transition.delay(pk, "submit"))
+        enqueue(tasks.notify_transition, pk, "submit")
     return application
 
 
@@ -345,7 +336,7 @@ def application_endorse(*, application, user, comment=""):
             application, "endorse", user=user, comment=comment, locked=True
         )
         pk = application.pk
-        transaction.on_commit(lambda: tasks.notify_transition.delay(pk, "endorse"))
+        enqueue(tasks.notify_transition, pk, "endorse")
     return application
 
 
@@ -359,7 +350,7 @@ def application_transition(*, application, name, user, comment=""):
     with transaction.atomic():
         application = workflow.perform(application, name, user=user, comment=comment)
         pk = application.pk
-        transaction.on_commit(lambda: tasks.notify_transition.delay(pk, name))
+        enqueue(tasks.notify_transition, pk, name)
     return application
 
 
@@ -439,7 +430,7 @@ def application_award(*, application, user, comment=""):
             approved_budget=application.total_budget,
         )
         pk = application.pk
-        transaction.on_commit(lambda: tasks.notify_transition.delay(pk, "award"))
+        enqueue(tasks.notify_transition, pk, "award")
     return application
 
 

@@ -22,6 +22,7 @@ from audit import workflow
 from audit.selectors import timeline
 from audit.workflow import WorkflowError
 from config.tables import configure as configure_table
+from config.uploads import protect_download
 
 from . import forms, services
 from .enums import ApplicationState, BudgetCategory
@@ -356,9 +357,7 @@ def attachment_download(request, pk, attachment_pk):
     response = FileResponse(
         handle, as_attachment=True, filename=filename, content_type="application/pdf"
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return protect_download(response)
 
 
 # --- detail, transitions, PDF ---------------------------------------------------------------
@@ -476,6 +475,4 @@ def pdf(request, pk):
     response = HttpResponse(render_application_pdf(application), content_type="application/pdf")
     name = application.number or f"draft-{application.pk}"
     response["Content-Disposition"] = f'inline; filename="{name}.pdf"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return protect_download(response)

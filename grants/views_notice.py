@@ -21,7 +21,9 @@ from django.views.decorators.http import require_POST
 from audit import workflow
 from audit.selectors import timeline
 from audit.workflow import WorkflowError
+from config.security import client_ip, rate_limited
 from config.tables import configure as configure_table
+from config.uploads import EXTENSIONS, protect_download
 from programs.models import Call
 
 from . import notice
@@ -31,8 +33,8 @@ K = Objection.Kind
 
 
 def client_address(request):
-    """The client's address as the web server saw it (the proxy must set REMOTE_ADDR)."""
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's address, as the rate limits and the sign-in lockout read it."""
+    return client_ip(request)
 
 
 # --- public notice --------------------------------------------------------------------------
@@ -80,6 +82,7 @@ class ObjectionForm(forms.Form):
     )
 
 
+@rate_limited(("objection", "ip"))
 def objection_create(request, pk):
     application = get_object_or_404(
         notice.notices().select_related(None).select_related("call", "applicant", "institution"),
@@ -279,13 +282,11 @@ def objection_file(request, pk, field):
     except FileNotFoundError:
         raise Http404(_("The file is missing.")) from None
     extension = stored.name.rsplit(".", 1)[-1].lower()
-    mime = {m[1]: m[2] for m in notice.SIGNATURES}.get(extension, "application/octet-stream")
+    mime = {ext: m for m, ext in EXTENSIONS.items()}.get(extension, "application/octet-stream")
     response = FileResponse(
         handle,
         as_attachment=True,
         filename=f"{objection.confirmation_number}-{field}.{extension}",
         content_type=mime,
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return protect_download(response)

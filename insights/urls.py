@@ -8,11 +8,12 @@ urlpatterns = [
     path("", views.dashboard, name="index"),
     path("<slug:board>/", views.dashboard, name="dashboard"),
     path("<slug:board>/<slug:chart>.svg", views.chart_svg, name="svg"),
+    path("<slug:board>/<slug:chart>.png", views.chart_png, name="png"),
     path("<slug:board>/<slug:chart>.csv", views.chart_csv, name="csv"),
 ]
 
 # --- tracking ---
-# Two-segment paths without a .svg/.csv suffix, so the dashboard patterns above never take them.
+# Two-segment paths without a .svg/.png/.csv suffix, so the dashboard patterns above never take them.
 from . import views_tracking  # noqa: E402
 
 urlpatterns += [

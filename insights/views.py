@@ -1,8 +1,8 @@
 """Dashboards for officers, agency staff (their programs only), auditors and leadership.
 
 Each dashboard is a page of charts with filters (year, category, program, institution);
-each chart downloads as SVG and its data as CSV with the same filters. (No PNG: neither
-cairosvg nor matplotlib is a dependency; the SVG opens in any browser or office suite.)
+each chart downloads as SVG, as PNG (the same SVG rasterised by cairosvg, for office
+documents that take no SVG) and its data as CSV with the same filters.
 Readers other than leadership and agency staff get 404, like every hidden page.
 """
 
@@ -335,6 +335,15 @@ def chart_svg(request, board, chart):
         content_type="image/svg+xml; charset=utf-8",
     )
     response["Content-Disposition"] = f'attachment; filename="{board}-{chart}.svg"'
+    return response
+
+
+@login_required
+def chart_png(request, board, chart):
+    c = _chart(request, board, chart)
+    svg = charts.bar_chart(c["title"], c["rows"], c["series"], chart_id=c["id"])
+    response = HttpResponse(charts.png(svg), content_type="image/png")
+    response["Content-Disposition"] = f'attachment; filename="{board}-{chart}.png"'
     return response
 
 

@@ -63,7 +63,7 @@ class CreditRecordSerializer(serializers.ModelSerializer):
         required=False,
         help_text=_("What the record bars while in force: apply, review, receive_funds."),
     )
-    superseded_by = serializers.PrimaryKeyRelatedField(read_only=True)
+    superseded_by = serializers.PrimaryKeyRelatedField(read_only=True, allow_null=True)
 
     class Meta:
         model = CreditRecord
@@ -119,6 +119,10 @@ class CreditRecordSerializer(serializers.ModelSerializer):
 
     def create(self, validated_data):
         return services.record_create(created_by=self.context["request"].user, **validated_data)
+
+
+#: The lists' exchange is invisible to those who do not read credit records.
+NOT_VISIBLE = OpenApiResponse(description=_("Not visible to the caller."))
 
 
 class RecordPermission(permissions.BasePermission):
@@ -192,6 +196,7 @@ class CreditRecordViewSet(
         ],
         responses={
             200: OpenApiResponse(description=_("Dry run: what an import would do.")),
+            404: NOT_VISIBLE,
             201: OpenApiResponse(
                 description=_(
                     '{"created", "duplicates", "rejected": [{"row", "errors"}], "matched", '
@@ -243,7 +248,10 @@ class CreditRecordViewSet(
                 "sidecar", bool, description=_("The .sha256 line instead of the file.")
             ),
         ],
-        responses={200: OpenApiResponse(description=_("The list, checksum in X-Checksum-SHA256."))},
+        responses={
+            200: OpenApiResponse(description=_("The list, checksum in X-Checksum-SHA256.")),
+            404: NOT_VISIBLE,
+        },
     )
     @action(detail=False, methods=["get"], url_path="export")
     def export(self, request):

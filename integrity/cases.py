@@ -1,7 +1,8 @@
 """Use cases of misconduct cases: report, investigate, decide, notify, appeal, finalize.
 
 Every state change runs on a row-locked case through ``audit.workflow.perform`` (which logs
-it); mail leaves on ``transaction.on_commit``. Who reads what:
+it); mail is recorded in the outbox with the change and leaves after the commit. Who reads
+what:
 
 - integrity officers: everything, the reporter's identity and the evidence files included;
 - auditors: the case's metadata, subjects, decision and timeline — never the reporter, never
@@ -36,6 +37,8 @@ from accounts.models import User
 from accounts.roles import Role
 from audit import workflow
 from audit.workflow import WorkflowError
+from config.uploads import PDF_OR_IMAGE, check_upload
+from outbox.dispatch import enqueue
 
 from . import services
 from .models import (
@@ -56,12 +59,6 @@ logger = logging.getLogger(__name__)
 
 S = CaseState
 EVIDENCE_MAX_BYTES = 20 * 1024 * 1024
-#: Leading bytes of the files we accept, checked on the content (not on the name).
-SIGNATURES = (
-    (b"%PDF-", "pdf", "application/pdf"),
-    (b"\xff\xd8\xff", "jpg", "image/jpeg"),
-    (b"\x89PNG\r\n\x1a\n", "png", "image/png"),
-)
 
 
 # --- who reads what -------------------------------------------------------------------------
@@ -184,16 +181,7 @@ def add_working_days(start, days):
 def check_file(upload, field):
     """A PDF, JPEG or PNG by its content, within the size limit; returns (extension, mime)."""
     limit = int(getattr(settings, "GRANTFLOW_CASE_FILE_MAX_BYTES", EVIDENCE_MAX_BYTES))
-    if upload.size > limit:
-        raise ValidationError(
-            {field: [_("The file is larger than %(mb)d MB.") % {"mb": limit // (1024 * 1024)}]}
-        )
-    head = upload.read(16)
-    upload.seek(0)
-    for magic, extension, mime in SIGNATURES:
-        if head.startswith(magic):
-            return extension, mime
-    raise ValidationError({field: [_("Only PDF, JPEG or PNG files are accepted.")]})
+    return check_upload(upload, field, PDF_OR_IMAGE, max_bytes=limit)
 
 
 def _store_evidence(case, upload, *, user, description=""):
@@ -376,7 +364,9 @@ def investigation_request_create(*, case, user, institution, message, due_on, to
         due_on=due_on,
         requested_by=user,
     )
-    transaction.on_commit(lambda: notify_investigation_request(request.pk))
+    from .tasks_cases import notify_case_investigation_request
+
+    enqueue(notify_case_investigation_request, request.pk)
     return request
 
 
@@ -526,7 +516,7 @@ def _decide(case, user, comment, data, now):
         locked=True,
     )
     case.records.add(*records)
-    transaction.on_commit(lambda: _queue_decision_mail(case.pk))
+    _queue_decision_mail(case.pk)
     return case
 
 
@@ -553,7 +543,9 @@ def _appeal(case, user, comment, today):
     case.appealed_at = timezone.now()
     case.appealed_by = user
     case = workflow.perform(case, "appeal", user=user, comment=comment, locked=True)
-    transaction.on_commit(lambda: notify_officers_of_appeal(case.pk))
+    from .tasks_cases import notify_case_appeal
+
+    enqueue(notify_case_appeal, case.pk)
     return case
 
 
@@ -606,7 +598,7 @@ def _decide_appeal(case, user, comment, data, now):
     )
     if corrections:
         case.records.add(*corrections)
-    transaction.on_commit(lambda: _queue_decision_mail(case.pk, appeal=True))
+    _queue_decision_mail(case.pk, appeal=True)
     return case
 
 
@@ -715,7 +707,7 @@ def _send(person, template, context):
 def _queue_decision_mail(case_id, appeal=False):
     from .tasks_cases import notify_case_decision
 
-    notify_case_decision.delay(case_id, appeal=appeal)
+    enqueue(notify_case_decision, case_id, appeal=appeal)
 
 
 def notify_decision(case_id, appeal=False):

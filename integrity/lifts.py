@@ -8,6 +8,8 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from outbox.dispatch import enqueue
+
 from .models import Action, BarLift, CreditRecord
 
 CHUNK = 1000
@@ -43,9 +45,7 @@ def lift_expired_bars(today=None):
             for record in chunk:
                 _audit(record)
                 if record.subject_user_id and record.subject_user.email:
-                    transaction.on_commit(
-                        lambda pk=record.pk: notify_bar_lifted.delay(pk), robust=True
-                    )
+                    enqueue(notify_bar_lifted, record.pk)
             noted += [r.pk for r in chunk]
 
 

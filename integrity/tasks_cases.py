@@ -25,3 +25,17 @@ def notify_case_decision(self, case_id, appeal=False):
     from integrity.cases import notify_decision
 
     return notify_decision(case_id, appeal=appeal)
+
+
+@shared_task(acks_late=True)
+def notify_case_appeal(case_id):
+    from integrity.cases import notify_officers_of_appeal
+
+    return notify_officers_of_appeal(case_id)
+
+
+@shared_task(acks_late=True)
+def notify_case_investigation_request(request_id):
+    from integrity.cases import notify_investigation_request
+
+    return notify_investigation_request(request_id)

@@ -28,6 +28,7 @@ from audit import workflow
 from audit.selectors import timeline
 from audit.workflow import WorkflowError
 from config.tables import configure as configure_table
+from config.uploads import protect_download
 
 from . import cases
 from .forms_cases import (
@@ -72,9 +73,7 @@ def _file_response(field, filename, content_type):
     response = FileResponse(
         handle, as_attachment=True, filename=filename, content_type=content_type
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return protect_download(response)
 
 
 def _refuse(request, exc):

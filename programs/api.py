@@ -98,6 +98,10 @@ class ManagedProgramField(serializers.PrimaryKeyRelatedField):
         return managed_programs(request.user)
 
 
+#: The first and last year a call may open or close in.
+CALL_YEARS = (2000, 2099)
+
+
 class CallSerializer(serializers.ModelSerializer):
     program = ManagedProgramField()
     # A string, not an enum: api.md lets funders define schemes beyond the presets.
@@ -152,6 +156,22 @@ class CallSerializer(serializers.ModelSerializer):
         data["scoring_scheme"] = instance.effective_scoring_scheme
         data["notice_days"] = instance.effective_notice_days
         return data
+
+    def _within_era(self, moment):
+        """A call's dates in this century: far years come back in the zone's local mean
+        time (``+08:05:43`` in Shanghai before 1901), which is no ISO 8601 offset."""
+        if not CALL_YEARS[0] <= moment.year <= CALL_YEARS[1]:
+            raise serializers.ValidationError(
+                _("Give a date between %(first)d and %(last)d.")
+                % {"first": CALL_YEARS[0], "last": CALL_YEARS[1]}
+            )
+        return moment
+
+    def validate_opens_at(self, moment):
+        return self._within_era(moment)
+
+    def validate_closes_at(self, moment):
+        return self._within_era(moment)
 
     def validate_program(self, program):
         if self.instance is not None and program.pk != self.instance.program_id:

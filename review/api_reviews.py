@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from accounts.roles import Role
 from audit import workflow
 from audit.workflow import WorkflowError, all_transitions
+from config.api import IdFilter
 from grants.api import ErrorSerializer
 from programs.models import Call
 from programs.permissions import managed_programs
@@ -234,8 +235,8 @@ class ScoringSchemeSerializer(serializers.Serializer):
 
 class AssignmentFilter(filters.FilterSet):
     state = filters.MultipleChoiceFilter(choices=AssignmentState.choices)
-    call = filters.NumberFilter(field_name="application__call_id")
-    application = filters.NumberFilter(field_name="application_id")
+    call = IdFilter(field_name="application__call_id")
+    application = IdFilter(field_name="application_id")
 
     class Meta:
         model = ReviewAssignment

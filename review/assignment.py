@@ -42,6 +42,7 @@ from django.utils.translation import gettext as _
 from audit import workflow
 from grants.enums import ApplicationState
 from grants.models import Application
+from outbox.dispatch import enqueue
 from programs.models import Call
 
 from . import affinity as affinity_mod
@@ -696,12 +697,9 @@ def run_start(*, call, actor):
         return run_record(call=call, actor=actor, result=result)
     run = run_create(call=call, actor=actor)
 
-    def enqueue():
-        from .tasks import assign_call_task
+    from .tasks import assign_call_task
 
-        assign_call_task.delay(call.pk, getattr(actor, "pk", None), run.pk)
-
-    transaction.on_commit(enqueue)
+    enqueue(assign_call_task, call.pk, getattr(actor, "pk", None), run.pk)
     return run
 
 

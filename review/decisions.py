@@ -24,6 +24,7 @@ from audit.workflow import WorkflowError
 from grants import services as grant_services
 from grants.enums import ApplicationState
 from grants.models import Application
+from outbox.dispatch import enqueue
 from programs.permissions import can_manage_program
 
 from .models import AssignmentState, Review, ReviewRating
@@ -255,12 +256,9 @@ def on_application_transition(sender, instance, name, method_kwargs=None, **kwar
     comment = (method_kwargs or {}).get("comment", "") or ""
     pk = instance.pk
 
-    def enqueue():
-        from .tasks import send_decision
+    from .tasks import send_decision
 
-        send_decision.delay(pk, name, comment)
-
-    transaction.on_commit(enqueue)
+    enqueue(send_decision, pk, name, comment)
 
 
 def connect_signals():

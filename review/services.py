@@ -2,8 +2,9 @@
 
 Every state change runs inside ``transaction.atomic`` on a row-locked assignment through
 ``audit.workflow.perform`` (which logs it). Mail and the refilling of a freed seat are
-queued with ``transaction.on_commit``: nothing leaves the process before the state is saved,
-and the reviewer's request does not wait for the assignment engine.
+recorded in the outbox (``outbox.dispatch.enqueue``) in the same transaction: nothing leaves
+the process before the state is saved, nothing is lost when the broker is down, and the
+reviewer's request does not wait for the assignment engine.
 """
 
 import logging
@@ -24,6 +25,7 @@ from audit.workflow import WorkflowError
 from grants.enums import CLOSED_STATES as CLOSED_APPLICATION_STATES
 from integrity.models import Action
 from integrity.services import check_eligibility
+from outbox.dispatch import enqueue
 
 from . import scoring
 from .models import (
@@ -123,12 +125,9 @@ def invite(assignment_ids):
     if not ids:
         return
 
-    def send():
-        from .tasks import send_review_invitations
+    from .tasks import send_review_invitations
 
-        send_review_invitations.delay(ids)
-
-    transaction.on_commit(send)
+    enqueue(send_review_invitations, ids)
 
 
 def invitation_links(assignment):
@@ -265,12 +264,9 @@ def assignment_transition(*, assignment, name, user, comment=""):
 def fill_holes(call_id):
     """After the commit, ask the assignment engine (if installed) to staff the freed seats."""
 
-    def enqueue():
-        from .tasks import fill_review_holes
+    from .tasks import fill_review_holes
 
-        fill_review_holes.delay(call_id)
-
-    transaction.on_commit(enqueue)
+    enqueue(fill_review_holes, call_id)
 
 
 def run_fill_holes(call_id):
@@ -464,7 +460,8 @@ def remind_reviewers(today=None):
     """Mail reviewers whose review is not in yet, ``REMINDER_DAYS`` before the deadline.
 
     Once per assignment: ``reminded_at`` is set by a conditional update, so two beat runs
-    at once cannot both send.
+    at once cannot both send; with the mail queue (GRANTFLOW_MAIL_QUEUE) the mark and the
+    mail commit together, and a failure un-marks it for the next run.
     """
     today = today or timezone.localdate()
     due = ReviewAssignment.objects.filter(
@@ -475,18 +472,14 @@ def remind_reviewers(today=None):
     )
     sent = 0
     for assignment in _assignments_for_mail(due.values_list("pk", flat=True)):
-        claimed = ReviewAssignment.objects.filter(
-            pk=assignment.pk, reminded_at__isnull=True
-        ).update(reminded_at=timezone.now())
-        if not claimed:
-            continue
-        days = (assignment.application.call.review_deadline - today).days
-        try:
+        with transaction.atomic():
+            claimed = ReviewAssignment.objects.filter(
+                pk=assignment.pk, reminded_at__isnull=True
+            ).update(reminded_at=timezone.now())
+            if not claimed:
+                continue
+            days = (assignment.application.call.review_deadline - today).days
             sent += _mail(assignment, "reminder", {"days_left": days})
-        except Exception:
-            # Not sent: let the next run try again.
-            ReviewAssignment.objects.filter(pk=assignment.pk).update(reminded_at=None)
-            raise
     return sent
 
 

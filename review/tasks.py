@@ -69,9 +69,12 @@ def send_decision(self, application_id, name, comment=""):
 # --- staffing: the assignment engine for large calls ---
 
 
-@shared_task(acks_late=True)
+@shared_task(acks_late=True, outbox_atomic=False)
 def assign_call_task(call_id, actor_id=None, run_id=None):
-    """Run the assignment engine over a call; progress and result go to an AssignmentRun."""
+    """Run the assignment engine over a call; progress and result go to an AssignmentRun.
+
+    Commits as it goes (the progress page reads it), so the outbox runs it under a lease
+    (``outbox_atomic=False``); a second run staffs only the seats still empty."""
     from accounts.models import User
     from programs.models import Call
     from review.assignment import run_create, run_execute

@@ -25,6 +25,7 @@ from django.views.decorators.http import require_POST
 from audit.selectors import timeline
 from audit.workflow import WorkflowError
 from config.tables import configure as configure_table
+from config.uploads import protect_download
 from grants.enums import BudgetCategory
 from programs.models import Call
 
@@ -228,9 +229,7 @@ def attachment_download(request, pk, attachment_pk):
     response = FileResponse(
         handle, as_attachment=True, filename=filename, content_type="application/pdf"
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return protect_download(response)
 
 
 # --- answers --------------------------------------------------------------------------------
@@ -457,9 +456,7 @@ def review_pdf(request, pk):
     )
     name = assignment.application.number or f"assignment-{assignment.pk}"
     response["Content-Disposition"] = f'inline; filename="review-{name}.pdf"'
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return protect_download(response)
 
 
 # --- reporting an intercession attempt (a case opens in integrity.cases) ---

@@ -15,14 +15,38 @@ def _media(settings, tmp_path):
     }
 
 
+def verify_two_factor(client, user):
+    """Give ``client``'s session a verified authenticator code, as a real sign-in does for
+    staff: a confirmed TOTP device (made when the user has none) bound to the session."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="authenticator", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return device
+
+
+def sign_in(client, user):
+    """``force_login``, plus the verified second factor staff must have (issue 7)."""
+    from accounts.two_factor import is_staff_account
+
+    client.force_login(user)
+    if is_staff_account(user):
+        verify_two_factor(client, user)
+    return client
+
+
 @pytest.fixture
 def login():
-    """``login(user)`` → a Django test client signed in as ``user``."""
+    """``login(user)`` → a Django test client signed in as ``user`` (staff with a verified
+    authenticator code)."""
 
     def make(user):
-        client = Client()
-        client.force_login(user)
-        return client
+        return sign_in(Client(), user)
 
     return make
 
@@ -77,3 +101,15 @@ def _reference_data_after_flush(request):
 
 # --- finance: follow-on rule defaults ---
 REFERENCE_DATA_MIGRATIONS.append(("finance.migrations.0003_follow_on_defaults", "create_defaults"))
+
+
+# --- Issue 7 (security): rate-limit counters and lockouts do not carry over between tests ---
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+# --- cms (issue 6): the public-site editors' group ---
+REFERENCE_DATA_MIGRATIONS.append(("cms.migrations.0002_editor_group", "create_editors"))

@@ -5,9 +5,9 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.test import Client
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import Agency, ExpertProfile, Institution, User
@@ -86,8 +86,9 @@ def test_programs_and_calls_come_from_the_data_file(demo):
 
 def test_accounts_log_in_with_the_demo_password(demo):
     for username in ACCOUNTS:
-        assert authenticate(username=username, password="demo") is not None, username
-        assert Client().login(username=username, password="demo")
+        client = Client()
+        client.post(reverse("accounts:login"), {"username": username, "password": "demo"})
+        assert client.session.get("_auth_user_id"), username
     roles = {u.username: u.role_names for u in User.objects.filter(username__in=ACCOUNTS)}
     assert roles["officer"] == {Role.PROGRAM_OFFICER}
     assert roles["unit"] == {Role.INSTITUTION_ADMIN}

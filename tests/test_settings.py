@@ -13,14 +13,14 @@ from django.core.management import call_command
 
 ROOT = Path(__file__).resolve().parent.parent
 #: Variables that change what the settings pick; removed for the "no environment" runs.
-SETTINGS_ENV = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND")
+SETTINGS_ENV = ("DATABASE_URL", "CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "CACHE_URL")
 
 
 def clean_env(**extra):
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in SETTINGS_ENV and not k.startswith(("DJANGO_", "GRANTFLOW_"))
+        if k not in SETTINGS_ENV and not k.startswith(("DJANGO_", "GRANTFLOW_", "AWS_"))
     }
     env.update(extra)
     return env
@@ -51,8 +51,11 @@ def production_env(**extra):
     return clean_env(
         DJANGO_SETTINGS_MODULE="config.settings.production",
         DJANGO_SECRET_KEY=secrets.token_urlsafe(64),
+        GRANTFLOW_ID_HASH_KEY=secrets.token_urlsafe(32),
         DJANGO_ALLOWED_HOSTS="grantflow.example.org,www.grantflow.example.org",
         DATABASE_URL="postgres://grantflow@db.example.org:5432/grantflow",
+        CACHE_URL="redis://cache.example.org:6379/1",
+        CELERY_BROKER_URL="redis://cache.example.org:6379/0",
         **extra,
     )
 
@@ -136,3 +139,96 @@ def test_production_refuses_to_start_without_a_database_url():
     result = run(["check"], env)
     assert result.returncode != 0
     assert "DATABASE_URL" in result.stderr
+
+
+# Issue 7 (runtime): what several processes share, and the production runtime settings.
+def test_the_deploy_checks_want_a_shared_cache_and_a_broker():
+    env = production_env()
+    del env["CACHE_URL"], env["CELERY_BROKER_URL"]
+    result = run(["check", "--deploy", "--fail-level", "WARNING"], env)
+    assert result.returncode != 0
+    assert "grantflow.W001" in result.stderr + result.stdout
+    assert "grantflow.W002" in result.stderr + result.stdout
+
+
+RUNTIME_PROBE = """
+import json
+from django.conf import settings
+print(json.dumps({
+    "cache": settings.CACHES["default"],
+    "session": settings.SESSION_ENGINE,
+    "conn": [settings.DATABASES["default"][k] for k in ("CONN_MAX_AGE", "CONN_HEALTH_CHECKS")],
+    "connect_timeout": settings.DATABASES["default"]["OPTIONS"]["connect_timeout"],
+    "log_format": settings.LOGGING["handlers"]["console"]["formatter"],
+    "static": settings.STORAGES["staticfiles"]["BACKEND"],
+    "default": settings.STORAGES["default"]["BACKEND"],
+    "private": settings.STORAGES["private"]["BACKEND"],
+}))
+"""
+
+
+def test_production_runtime_settings():
+    result = run(["shell", "-c", RUNTIME_PROBE], production_env())
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values == {
+        "cache": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": "redis://cache.example.org:6379/1",
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+            "KEY_PREFIX": "grantflow",
+        },
+        "session": "django.contrib.sessions.backends.cached_db",
+        "conn": [60, True],
+        "connect_timeout": 3,
+        "log_format": "json",
+        "static": "whitenoise.storage.CompressedManifestStaticFilesStorage",
+        "default": "django.core.files.storage.FileSystemStorage",
+        "private": "django.core.files.storage.FileSystemStorage",
+    }
+
+
+S3_PROBE = """
+import json
+from moto import mock_aws
+with mock_aws():
+    import boto3
+    from django.core.files.base import ContentFile
+    from django.core.files.storage import storages
+    boto3.client("s3", region_name="us-east-1").create_bucket(Bucket="grantflow-media")
+    public, private = storages["default"], storages["private"]
+    public_name = public.save("images/logo.txt", ContentFile(b"logo"))
+    private_name = private.save("proposals/budget.txt", ContentFile(b"secret budget"))
+    s3 = boto3.client("s3", region_name="us-east-1")
+    acl = s3.get_object_acl(Bucket="grantflow-media", Key="private/" + private_name)
+    print(json.dumps({
+        "keys": sorted(o["Key"] for o in s3.list_objects_v2(Bucket="grantflow-media")["Contents"]),
+        "private_read": private.open(private_name).read().decode(),
+        "public_url": public.url(public_name),
+        "private_url": private.url(private_name),
+        "private_grants": [g["Permission"] for g in acl["Grants"]],
+        "private_public_grants": [g for g in acl["Grants"] if "URI" in g["Grantee"]],
+    }))
+"""
+
+
+def test_media_on_s3_keeps_attachments_private():
+    """Both storages on one (moto's in-memory) S3 bucket: public files get plain URLs,
+    attachments only signed, short-lived ones and no grant to everyone."""
+    env = production_env(
+        AWS_STORAGE_BUCKET_NAME="grantflow-media",
+        AWS_S3_REGION_NAME="us-east-1",
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 — moto's fake credentials
+    )
+    result = run(["shell", "-c", S3_PROBE], env)
+    assert result.returncode == 0, result.stderr
+    values = json.loads(result.stdout.strip().splitlines()[-1])
+    assert values["keys"] == ["media/images/logo.txt", "private/proposals/budget.txt"]
+    assert values["private_read"] == "secret budget"
+    assert "X-Amz-Signature=" not in values["public_url"]
+    assert values["public_url"].endswith("/media/images/logo.txt")
+    assert "X-Amz-Signature=" in values["private_url"]
+    assert "X-Amz-Expires=300" in values["private_url"]
+    assert values["private_grants"] == ["FULL_CONTROL"]
+    assert values["private_public_grants"] == []

@@ -13,3 +13,6 @@ STORAGES["private"]["OPTIONS"]["location"] = PRIVATE_MEDIA_ROOT  # noqa: F405
 STORAGES["staticfiles"] = {  # noqa: F405
     "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
 }
+
+# Issue 7 (security): tests run as production does.
+GRANTFLOW_REQUIRE_STAFF_2FA = True

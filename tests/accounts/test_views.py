@@ -98,9 +98,10 @@ def test_logout_is_a_post():
 # --- two-factor setup ----------------------------------------------------------------------
 
 
-def test_two_factor_setup_confirm_then_login_demands_token(login):
+def test_two_factor_setup_confirm_then_login_demands_token():
     user = integrity_officer()
-    client = login(user)
+    client = Client()
+    client.force_login(user)  # signed in, no authenticator yet: the set-up page is open
     response = client.get(reverse("accounts:two_factor"))
     device = TOTPDevice.objects.get(user=user)
     assert device.confirmed is False
@@ -130,7 +131,8 @@ def test_two_factor_setup_confirm_then_login_demands_token(login):
     assert signed_in_user_id(fresh) is None
 
 
-def test_two_factor_disable_needs_the_password(login):
+def test_two_factor_disable_needs_the_password(login, settings):
+    settings.GRANTFLOW_REQUIRE_STAFF_2FA = False  # required (tests/security): no turning off
     user = auditor()
     TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
     client = login(user)

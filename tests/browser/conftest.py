@@ -40,7 +40,10 @@ def browser():
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-US")
+    # bypass_csp: axe-core is injected as an inline script, which the site's CSP refuses.
+    context = browser.new_context(
+        viewport={"width": 1280, "height": 900}, locale="en-US", bypass_csp=True
+    )
     page = context.new_page()
     page.set_default_timeout(20_000)
     yield page

@@ -10,6 +10,7 @@ from django.utils import translation
 from grants.enums import ApplicationState
 from grants.models import Application
 from tests import factories as f
+from tests.browser.helpers import sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,11 +20,7 @@ HTML_LANG = {"en": "en", "zh-hans": "zh-Hans"}
 
 
 def log_in(page, base, username):
-    page.goto(base + reverse("accounts:login"))
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", PASSWORD)
-    page.locator("main form button[type=submit]").click()
-    page.wait_for_url(base + reverse("dashboard"))
+    sign_in(page, base, username, PASSWORD)
 
 
 def log_out(page):

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -20,6 +21,7 @@ from stdnum.cn import uscc
 from accounts.models import Agency, Institution, User
 from accounts.roles import Role
 from accounts.services import user_create
+from cms.editors import EDITOR_GROUP
 from grants import services
 from grants.enums import ApplicationState, TeamRole
 from grants.models import Application
@@ -114,6 +116,7 @@ ACCOUNTS = {
     },
     "integrity": {"full_name": "吴刚", "roles": [Role.INTEGRITY_OFFICER]},
     "auditor": {"full_name": "郑洁", "roles": [Role.AUDITOR]},
+    "editor": {"full_name": "林晓", "roles": [], "editor": True},
 }
 # People in the data who are not demo log-ins (no usable password).
 PEOPLE = {
@@ -363,6 +366,9 @@ class Command(BaseCommand):
             roles.append(f"{Role.AGENCY_STAFF} of {agency}")
         if spec.get("superuser"):
             roles.append("superuser")
+        if spec.get("editor"):
+            user.groups.add(Group.objects.get(name=EDITOR_GROUP))
+            roles.append("public-site editor")
         self.created.append(f"user {username} ({', '.join(roles)})")
         return user
 
