@@ -135,10 +135,7 @@ def prepare(stack, args):
 
     from benchmarks import deadline_data
 
-    static = Path(args.work) / "static"
-    if not (static / "staticfiles.json").exists():
-        out("Collecting static files ...")
-        call_command("collectstatic", interactive=False, verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)  # new files since last time
     exists = admin_sql(stack, f"SELECT 1 FROM pg_database WHERE datname = '{TEMPLATE}'")  # noqa: S608
     marker = Path(args.work) / f"{TEMPLATE}.json"
     wanted = {"applicants": args.applicants, "officers": args.officers, "reviewers": args.reviewers}
