@@ -307,6 +307,7 @@ AXES_FAILURE_LIMIT = env.int("GRANTFLOW_LOCKOUT_FAILURES", default=5)
 AXES_COOLOFF_TIME = env.float("GRANTFLOW_LOCKOUT_HOURS", default=0.5)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # no banner on every manage.py command; lockouts are still logged
 AXES_LOCKOUT_CALLABLE = "config.security.lockout_response"
 AXES_CLIENT_IP_CALLABLE = "config.security.client_ip"
 #: Request header (META name) that holds the client's address; set it only behind a proxy

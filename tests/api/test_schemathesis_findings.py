@@ -12,7 +12,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _english():
+def _english(settings):
+    settings.LANGUAGE_CODE = "en"  # the requests' language (LocaleMiddleware), not only ours
     with translation.override("en"):
         yield
 

@@ -15,6 +15,7 @@ from cms.editors import EDITOR_GROUP
 from cms.models import HomePage, NewsIndexPage, NewsPage
 from cms.pages import build_site
 from tests import factories as f
+from tests.conftest import verify_two_factor
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"  # noqa: S105 (a test account)
@@ -58,6 +59,11 @@ def test_editor_logs_in_and_publishes_a_news_page(editor):
         reverse("wagtailadmin_login"), {"username": "editor1", "password": PASSWORD}
     )
     assert response.status_code == 302
+    # The CMS admin asks editors for a second factor too (issue 7): no device yet → enrol.
+    response = client.get(reverse("wagtailadmin_home"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("accounts:two_factor"))
+    verify_two_factor(client, editor)
     assert client.get(reverse("wagtailadmin_home")).status_code == 200
 
     news_index = NewsIndexPage.objects.get(locale__language_code="zh-hans")
