@@ -178,7 +178,7 @@ def test_production_runtime_settings():
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
             "KEY_PREFIX": "grantflow",
         },
-        "session": "django.contrib.sessions.backends.cached_db",
+        "session": "django.contrib.sessions.backends.db",
         "conn": [60, True],
         "connect_timeout": 3,
         "log_format": "json",

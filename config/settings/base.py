@@ -383,7 +383,11 @@ LOGGING["formatters"] = {
         "()": structlog.stdlib.ProcessorFormatter,
         "processors": [
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.dict_tracebacks,
+            # Tracebacks as data, without each frame's local variables (passwords, tokens,
+            # lazy objects that fail again while rendering).
+            structlog.processors.ExceptionRenderer(
+                structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+            ),
             structlog.processors.JSONRenderer(ensure_ascii=False),
         ],
         "foreign_pre_chain": _STRUCTLOG_PRE_CHAIN,

@@ -48,7 +48,10 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     CACHES["default"]["OPTIONS"].setdefault("socket_connect_timeout", 1)
     CACHES["default"]["OPTIONS"].setdefault("socket_timeout", 1)
 CACHES["default"].setdefault("KEY_PREFIX", env("CACHE_KEY_PREFIX", default="grantflow"))
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Sessions in PostgreSQL, not in Redis: every request reads the database anyway (one primary-key
+# lookup), and a Redis outage must not stop signed-in applicants from submitting. Django's
+# cached_db store raises on every request while Redis is down (fault run, benchmarks/faults.py).
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Media on any S3-compatible service (AWS, MinIO, Ceph, OSS…) once a bucket is named.
 AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
