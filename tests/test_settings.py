@@ -232,3 +232,17 @@ def test_media_on_s3_keeps_attachments_private():
     assert "X-Amz-Expires=300" in values["private_url"]
     assert values["private_grants"] == ["FULL_CONTROL"]
     assert values["private_public_grants"] == []
+
+
+def test_the_local_stack_env_file_starts_production_settings():
+    """`make prod-up` reads deploy/local.env.example: it must hold every variable the
+    production settings require (a check run there fails at import otherwise)."""
+    example = ROOT / "deploy" / "local.env.example"
+    values = dict(
+        line.split("=", 1)
+        for line in example.read_text().splitlines()
+        if line and not line.startswith("#")
+    )
+    result = run(["check"], clean_env(**values))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
