@@ -103,11 +103,14 @@ def _reference_data_after_flush(request):
 REFERENCE_DATA_MIGRATIONS.append(("finance.migrations.0003_follow_on_defaults", "create_defaults"))
 
 
-# --- Issue 7 (security): rate-limit counters and lockouts do not carry over between tests ---
+# Every test starts and ends with an empty cache: rate-limit counters, lockouts and cached
+# public pages never carry over from one test to the next.
 @pytest.fixture(autouse=True)
-def _fresh_rate_limits():
+def _fresh_cache():
     from django.core.cache import cache
 
+    cache.clear()
+    yield
     cache.clear()
 
 

@@ -4,7 +4,6 @@ its transaction commits; the demo loader and ``build_site`` go through the same 
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -15,13 +14,6 @@ from programs.models import Call, Category
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def _form(**overrides):

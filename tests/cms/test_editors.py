@@ -3,7 +3,6 @@ nothing else (no Django admin, no officer pages, no permission of the funding wo
 
 import pytest
 from django.contrib.auth.models import Group
-from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
@@ -19,13 +18,6 @@ from tests.conftest import verify_two_factor
 
 pytestmark = pytest.mark.django_db
 PASSWORD = "correct horse battery"  # noqa: S105 (a test account)
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

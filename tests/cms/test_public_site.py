@@ -23,13 +23,6 @@ S = ApplicationState
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache():
-    cache.clear()
-    yield
-    cache.clear()
-
-
 def get(path, lang="zh-hans", client=None, **params):
     client = client or Client()
     client.cookies["django_language"] = lang
