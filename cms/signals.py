@@ -4,6 +4,7 @@ changes."""
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
+from django_fsm.signals import post_transition
 from wagtail.signals import page_published, page_unpublished
 
 from . import cache
@@ -28,6 +29,22 @@ def call_saved(sender, instance, raw=False, **kwargs):
     transaction.on_commit(ensure, robust=True)
 
 
+def notice_changed(sender, instance, **kwargs):
+    """A proposal in notice was saved or deleted: the notice and home pages change."""
+    from grants.enums import ApplicationState
+
+    if instance.state == ApplicationState.IN_NOTICE:
+        cache.bump()
+
+
+def left_notice(sender, instance, source, **kwargs):
+    """A proposal left the notice (awarded, revoked): it comes off the public pages."""
+    from grants.enums import ApplicationState
+
+    if source == ApplicationState.IN_NOTICE:
+        cache.bump()
+
+
 def connect():
     from finance.models.evaluation import FinalEvaluation, STReport
     from grants.models import Application
@@ -35,7 +52,12 @@ def connect():
 
     page_published.connect(cache.bump, dispatch_uid="cms_bump_published")
     page_unpublished.connect(cache.bump, dispatch_uid="cms_bump_unpublished")
-    for model in (Application, Call, Program, STReport, FinalEvaluation):
+    # Proposals show on the public site only while in notice: a draft saved or a proposal
+    # submitted on deadline day must not drop every cached page.
+    post_save.connect(notice_changed, sender=Application, dispatch_uid="cms_bump_notice_save")
+    post_delete.connect(notice_changed, sender=Application, dispatch_uid="cms_bump_notice_del")
+    post_transition.connect(left_notice, sender=Application, dispatch_uid="cms_bump_notice_left")
+    for model in (Call, Program, STReport, FinalEvaluation):
         post_save.connect(cache.bump, sender=model, dispatch_uid=f"cms_bump_save_{model.__name__}")
         post_delete.connect(
             cache.bump, sender=model, dispatch_uid=f"cms_bump_delete_{model.__name__}"

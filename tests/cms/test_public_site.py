@@ -10,6 +10,7 @@ from django.test import Client, override_settings
 from django.utils import timezone
 from wagtail.models import Locale
 
+from cms import cache as page_cache
 from cms.models import CallPage, HomePage, NoticeIndexPage, ReportIndexPage, SearchPage
 from cms.pages import build_site
 from finance.models.evaluation import STReport
@@ -210,8 +211,8 @@ def test_cached_page_keeps_each_visitors_csrf_token():
 
 
 def test_submissions_carry_on_while_the_page_cache_is_unreachable():
-    """The page cache only saves work: with its Redis down a submission (whose save bumps
-    the cache version) still goes through."""
+    """The page cache only saves work: with its Redis down a submission, and an approval
+    (which bumps the cache version: the proposal enters the notice), still go through."""
     application = f.ApplicationFactory()
     unreachable = {
         "default": {
@@ -223,3 +224,19 @@ def test_submissions_carry_on_while_the_page_cache_is_unreachable():
         submitted = application_submit(application=application, user=application.applicant)
     assert submitted.state == S.SUBMITTED and submitted.number
     assert Application.objects.get(pk=application.pk).state == S.SUBMITTED
+    approved = reviewed()
+    with override_settings(CACHES=unreachable):
+        application_transition(application=approved, name="approve", user=f.officer())
+    assert Application.objects.get(pk=approved.pk).state == S.IN_NOTICE
+
+
+def test_proposals_outside_the_notice_leave_the_page_cache_alone():
+    """Deadline day: drafts saved and proposals submitted do not drop the cached pages."""
+    application = f.ApplicationFactory()
+    before = page_cache.version()
+    application.title = "改过的题目"
+    application.save()
+    application_submit(application=application, user=application.applicant)
+    assert page_cache.version() == before
+    application_transition(application=reviewed(), name="approve", user=f.officer())
+    assert page_cache.version() > before
